@@ -1,0 +1,59 @@
+"""The composition root: builds every service once, from paths and settings.
+
+The CLI and the GUI each build one Container and hand it down; nothing in the core looks
+services up globally. Services are built on first use, so `recap list` never loads Whisper.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from app.logging_setup import configure_logging
+from app.paths import AppPaths, app_paths
+from app.settings import Settings, load_settings, save_settings
+
+if TYPE_CHECKING:
+    from app.pipeline.runner import PipelineRunner
+    from app.store.db import Database
+    from app.transcribe.model_store import ModelStore
+
+log = logging.getLogger(__name__)
+
+
+class Container:
+    def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
+        self.paths = (paths or app_paths()).ensure()
+        configure_logging(self.paths.log_file)
+        self.settings = settings if settings is not None else load_settings(
+            self.paths.settings_file
+        )
+
+    def save_settings(self) -> None:
+        save_settings(self.settings, self.paths.settings_file)
+
+    @cached_property
+    def db(self) -> Database:
+        from app.store import migrate
+        from app.store.db import Database
+
+        db = Database(self.paths.database, self.settings.device_id)
+        migrate.upgrade(db.engine, db.path, self.paths.backups)
+        return db
+
+    @cached_property
+    def model_store(self) -> ModelStore:
+        from app.transcribe.model_store import ModelStore
+
+        return ModelStore(self.paths.models, self.paths.cache)
+
+    @cached_property
+    def pipeline(self) -> PipelineRunner:
+        from app.pipeline.runner import PipelineRunner
+
+        return PipelineRunner(self)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()
