@@ -1,0 +1,146 @@
+"""Reading the header of a whisper.cpp ggml model file, to check a file before trusting it.
+
+Used when importing a `.bin` the user picked, when listing installed models (multilingual or
+not), and by the tests to check what the converter wrote.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+GGML_MAGIC = 0x67676D6C
+HPARAM_NAMES = (
+    "n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer",
+    "n_text_ctx", "n_text_state", "n_text_head", "n_text_layer", "n_mels", "ftype",
+)
+# ftype in the header: 0 f32, 1 f16, else ggml's file type + 1000 * quantization version.
+FTYPE_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1"}
+
+
+class NotAWhisperModel(ValueError):
+    """The file is not a whisper.cpp ggml model (or is cut short)."""
+
+
+@dataclass(frozen=True)
+class GgmlHeader:
+    n_vocab: int
+    n_audio_ctx: int
+    n_audio_state: int
+    n_audio_head: int
+    n_audio_layer: int
+    n_text_ctx: int
+    n_text_state: int
+    n_text_head: int
+    n_text_layer: int
+    n_mels: int
+    ftype: int
+    n_vocab_tokens: int  # tokens stored in the file's vocabulary (before the special ones)
+
+    @property
+    def multilingual(self) -> bool:
+        # whisper.cpp's own rule: English-only models have 51864 tokens, multilingual ones more.
+        return self.n_vocab >= 51865
+
+    @property
+    def weight_type(self) -> str:
+        return FTYPE_NAMES.get(self.ftype % 1000, f"type {self.ftype}")
+
+
+def _ints(f: BinaryIO, count: int) -> tuple[int, ...]:
+    raw = f.read(4 * count)
+    if len(raw) != 4 * count:
+        raise NotAWhisperModel("the file ends too early")
+    return struct.unpack(f"<{count}i", raw)
+
+
+def _read_header(f: BinaryIO) -> GgmlHeader:
+    head = f.read(4)
+    if len(head) != 4 or struct.unpack("<I", head)[0] != GGML_MAGIC:
+        raise NotAWhisperModel("it does not start like a whisper.cpp (ggml) model")
+    values = _ints(f, len(HPARAM_NAMES))
+    hp = dict(zip(HPARAM_NAMES, values, strict=True))
+    plausible = (
+        50000 <= hp["n_vocab"] <= 60000 and hp["n_mels"] in (80, 128)
+        and 0 < hp["n_audio_layer"] <= 64 and 0 < hp["n_text_layer"] <= 64
+        and 0 < hp["n_audio_head"] <= 64 and 0 < hp["n_text_head"] <= 64
+        and 0 < hp["n_audio_state"] <= 8192 and 0 < hp["n_text_state"] <= 8192
+    )
+    if not plausible:
+        raise NotAWhisperModel("its settings do not look like a Whisper model")
+    n_mel, n_fft = _ints(f, 2)
+    if n_mel != hp["n_mels"]:
+        raise NotAWhisperModel("its mel filter table does not match its settings")
+    f.seek(4 * n_mel * n_fft, 1)
+    (n_tokens,) = _ints(f, 1)
+    if not 0 < n_tokens <= hp["n_vocab"]:
+        raise NotAWhisperModel("its vocabulary is damaged")
+    for _ in range(n_tokens):
+        (length,) = _ints(f, 1)
+        if not 0 <= length < 1024:
+            raise NotAWhisperModel("its vocabulary is damaged")
+        f.seek(length, 1)
+    return GgmlHeader(**hp, n_vocab_tokens=n_tokens)
+
+
+_TYPE_BYTES = {0: (1, 4), 1: (1, 2), 8: (32, 34), 6: (32, 22), 2: (32, 18)}
+
+
+def _tensor_bytes(ttype: int, dims: tuple[int, ...]) -> int:
+    if ttype not in _TYPE_BYTES:
+        raise NotAWhisperModel(f"it holds a tensor of unknown type {ttype}")
+    per, size = _TYPE_BYTES[ttype]
+    count = 1
+    for d in dims:
+        count *= d
+    return count // per * size
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]  # ggml order: innermost dimension first
+    ggml_type: int
+
+
+def _iter_tensors(f: BinaryIO, file_size: int) -> Iterator[TensorInfo]:
+    while True:
+        start = f.read(12)
+        if not start:
+            return
+        if len(start) != 12:
+            raise NotAWhisperModel("the file ends in the middle of a tensor")
+        n_dims, name_len, ttype = struct.unpack("<3i", start)
+        if not 0 < n_dims <= 4 or not 0 < name_len < 256:
+            raise NotAWhisperModel("a tensor header is damaged")
+        dims = _ints(f, n_dims)
+        name = f.read(name_len).decode("utf-8", "replace")
+        skip = _tensor_bytes(ttype, dims)
+        if f.tell() + skip > file_size:
+            raise NotAWhisperModel(f"the file is cut short (in tensor {name})")
+        f.seek(skip, 1)
+        yield TensorInfo(name, dims, ttype)
+
+
+def read_header(path: Path) -> GgmlHeader:
+    """Hyperparameters and vocabulary size; raises NotAWhisperModel for anything else."""
+    with path.open("rb") as f:
+        return _read_header(f)
+
+
+def read_tensors(path: Path) -> tuple[GgmlHeader, list[TensorInfo]]:
+    """The header and every tensor's name, shape and type; checks that nothing is cut off."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        header = _read_header(f)
+        return header, list(_iter_tensors(f, size))
+
+
+def expected_tensor_count(h: GgmlHeader) -> int:
+    """How many tensors whisper.cpp loads for these hyperparameters."""
+    encoder = 2 + 2 + 1 + 2 + h.n_audio_layer * 15  # conv1, conv2, pos, ln_post, layers
+    decoder = 1 + 1 + 2 + h.n_text_layer * 24  # pos, token embedding, ln, layers
+    return encoder + decoder
