@@ -7,6 +7,7 @@ services up globally. Services are built on first use, so `recap list` never loa
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from app.settings import Settings, load_settings, save_settings
 if TYPE_CHECKING:
     from app.pipeline.runner import PipelineRunner
     from app.store.db import Database
+    from app.transcribe.engine import WhisperEngine
     from app.transcribe.model_store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ class Container:
         self.settings = settings if settings is not None else load_settings(
             self.paths.settings_file
         )
+        self._engine_lock = threading.Lock()
+        self._engine: WhisperEngine | None = None
+        self._engine_key: tuple[str, int, str] | None = None
 
     def save_settings(self) -> None:
         save_settings(self.settings, self.paths.settings_file)
@@ -54,6 +59,25 @@ class Container:
 
         return PipelineRunner(self)
 
+    def whisper_engine(self) -> WhisperEngine:
+        """The loaded Whisper model, kept between meetings; rebuilt when settings change."""
+        from app.transcribe.engine import WhisperEngine
+
+        t = self.settings.transcription
+        key = (t.model, t.threads, t.language)
+        with self._engine_lock:
+            if self._engine is None or self._engine_key != key:
+                if self._engine is not None:
+                    self._engine.close()
+                path = self.model_store.path_for(t.model)
+                self._engine = WhisperEngine(path, threads=t.threads, language=t.language)
+                self._engine_key = key
+            return self._engine
+
     def close(self) -> None:
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
         if "db" in self.__dict__:
             self.db.dispose()

@@ -33,7 +33,8 @@ def create_statements(table: str) -> list[str]:
         f"INSERT INTO {fts}(rowid, {col_list}) VALUES (new.rowid, {new_vals}); END",
         f"CREATE TRIGGER IF NOT EXISTS {fts}_ad AFTER DELETE ON {table} "
         f"WHEN old.deleted_at IS NULL BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, {col_list}) VALUES ('delete', old.rowid, {old_vals}); END",
+        f"INSERT INTO {fts}({fts}, rowid, {col_list}) "
+        f"VALUES ('delete', old.rowid, {old_vals}); END",
         # One update trigger doing both halves, in order: take out what was indexed, then index
         # what is there now (unless it is a tombstone). Only indexed columns fire it.
         f"CREATE TRIGGER IF NOT EXISTS {fts}_au AFTER UPDATE OF {col_list}, deleted_at "

@@ -1,0 +1,238 @@
+"""Any audio or video file in, 16 kHz mono float32 samples out (what Whisper wants), via PyAV.
+
+`probe` answers cheaply (no decoding) what the file is and how long it lasts, so progress can be
+shown from the first second. `decode` resamples frame by frame straight into one preallocated
+buffer sized from that duration: the decoded audio exists once in memory (a one-hour meeting is
+230 MB of float32; a list of chunks plus a concatenated copy would be twice that).
+
+Policy for damaged files: a few undecodable packets in the middle are concealed (FFmpeg skips
+them, the log says so) because the rest of the meeting is still worth transcribing. A file that
+ends early (an unfinished copy or download: the header promises more than the data holds) raises
+`TruncatedAudio` unless the caller passes `allow_truncated=True`, because a silently half-
+transcribed meeting is worse than a clear error; callers that know better (e.g. recovering a
+recording after a crash) opt in and get what could be read.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.container
+import av.error
+import numpy as np
+import numpy.typing as npt
+
+from app.audio.errors import (
+    AudioFileMissing,
+    AudioUnreadable,
+    CorruptAudio,
+    DecodeCancelled,
+    EmptyAudioFile,
+    NoAudioStream,
+    NotAnAudioFile,
+    SilentAudio,
+    TruncatedAudio,
+)
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000  # Whisper's input rate
+# A file counts as cut short when less than this share of the promised length decodes.
+_TRUNCATED_BELOW = 0.98
+# More undecodable packets than this share means the file is damaged throughout.
+_CORRUPT_ABOVE = 0.10
+# "No speech": fewer than _MIN_LOUD_WINDOWS windows of 100 ms louder than _SPEECH_RMS.
+# -50 dBFS sits well below quiet speech (-35..-20 dBFS) and above room tone and dither.
+_SPEECH_RMS = 10 ** (-50 / 20)
+_WINDOW = SAMPLE_RATE // 10
+_MIN_LOUD_WINDOWS = 3
+
+Audio = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    path: Path
+    duration_s: float
+    duration_exact: bool  # from the container or stream header; False: estimated
+    sample_rate: int
+    channels: int
+    codec: str  # "opus", "aac", "mp3float", ...
+    container: str  # FFmpeg's demuxer name: "ogg", "mov,mp4,m4a,3gp,3g2,mj2", ...
+    has_video: bool
+
+
+def probe(path: Path | str) -> AudioInfo:
+    """What the file is and how long it lasts, without decoding it. Raises `AudioError`."""
+    path = Path(path)
+    with _open(path) as (container, stream):
+        return _info(path, container, stream)
+
+
+def decode(
+    path: Path | str,
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+    allow_truncated: bool = False,
+    reject_silence: bool = True,
+) -> Audio:
+    """The file's first audio track as 16 kHz mono float32 in [-1, 1].
+
+    `progress` gets fractions in [0, 1] (monotonic, ends at 1.0); `cancel` is checked between
+    packets and raises `DecodeCancelled`. Raises `AudioError` subclasses for bad input.
+    """
+    path = Path(path)
+    with _open(path) as (container, stream):
+        info = _info(path, container, stream)
+        audio, errors, packets = _decode_into_buffer(container, stream, info, progress, cancel)
+    decoded_s = len(audio) / SAMPLE_RATE
+    if len(audio) == 0 or (packets and errors / packets > _CORRUPT_ABOVE):
+        log.warning("%s: %d of %d packets undecodable", path, errors, packets)
+        raise CorruptAudio(path)
+    if errors:
+        log.warning("%s: concealed %d undecodable packets of %d", path, errors, packets)
+    if info.duration_exact and decoded_s < info.duration_s * _TRUNCATED_BELOW:
+        log.warning("%s: decoded %.2f s of %.2f s promised", path, decoded_s, info.duration_s)
+        if not allow_truncated:
+            raise TruncatedAudio(path, decoded_s, info.duration_s)
+    if reject_silence and not has_sound(audio):
+        raise SilentAudio(path)
+    if progress is not None:
+        progress(1.0)
+    return audio
+
+
+def has_sound(audio: Audio) -> bool:
+    """True when at least a few 100 ms windows are loud enough to hold speech."""
+    loud = 0
+    block = _WINDOW * 600  # one minute at a time: no full-size temporary array
+    for start in range(0, len(audio) - _WINDOW + 1, block):
+        chunk = audio[start:start + block]
+        windows = chunk[: len(chunk) // _WINDOW * _WINDOW].reshape(-1, _WINDOW)
+        mean_square = np.einsum("ij,ij->i", windows, windows) / _WINDOW
+        loud += int(np.count_nonzero(mean_square > _SPEECH_RMS**2))
+        if loud >= _MIN_LOUD_WINDOWS:
+            return True
+    return False
+
+
+@contextmanager
+def _open(
+    path: Path,
+) -> Iterator[tuple[av.container.InputContainer, av.AudioStream]]:
+    """Open the file's best audio stream, turning every failure into an `AudioError`."""
+    try:
+        if not path.is_file():
+            raise AudioFileMissing(path)
+        if path.stat().st_size == 0:
+            raise EmptyAudioFile(path)
+    except OSError as exc:
+        raise AudioUnreadable(path, exc.strerror or type(exc).__name__) from exc
+    try:
+        container = av.open(str(path), mode="r")
+    except av.error.InvalidDataError as exc:
+        log.info("%s: FFmpeg cannot open it: %s", path, exc)
+        raise NotAnAudioFile(path) from exc
+    except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
+        raise AudioUnreadable(path, exc.strerror or "access denied") from exc
+    except av.FFmpegError as exc:
+        log.info("%s: FFmpeg cannot open it: %s", path, exc)
+        raise CorruptAudio(path) from exc
+    try:
+        if not container.streams.audio:
+            raise NoAudioStream(path)
+        stream = container.streams.best("audio") or container.streams.audio[0]
+        yield container, stream
+    finally:
+        container.close()
+
+
+def _info(
+    path: Path, container: av.container.InputContainer, stream: av.AudioStream
+) -> AudioInfo:
+    duration_s, exact = _duration(path, container, stream)
+    ctx = stream.codec_context
+    return AudioInfo(
+        path=path,
+        duration_s=duration_s,
+        duration_exact=exact,
+        sample_rate=int(ctx.sample_rate or 0),
+        channels=int(ctx.channels or 0),
+        codec=ctx.name,
+        container=container.format.name,
+        has_video=bool(container.streams.video),
+    )
+
+
+def _duration(
+    path: Path, container: av.container.InputContainer, stream: av.AudioStream
+) -> tuple[float, bool]:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base), True
+    if container.duration is not None:  # in microseconds (av.time_base)
+        return container.duration / av.time_base, True
+    # No header duration (raw streams, some live recordings): estimate from the bit rate,
+    # which may be off for variable-bit-rate audio; the decode buffer grows if it was short.
+    bit_rate = stream.codec_context.bit_rate or container.bit_rate
+    if bit_rate:
+        return path.stat().st_size * 8 / bit_rate, False
+    return 0.0, False
+
+
+def _decode_into_buffer(
+    container: av.container.InputContainer,
+    stream: av.AudioStream,
+    info: AudioInfo,
+    progress: Callable[[float], None] | None,
+    cancel: threading.Event | None,
+) -> tuple[Audio, int, int]:
+    """Decode and resample into one buffer; returns (audio, bad packets, all packets)."""
+    # A little slack over the header's length: encoders pad the last frame.
+    capacity = int((info.duration_s + 1.0) * SAMPLE_RATE * 1.01)
+    buffer: Audio = np.empty(max(capacity, SAMPLE_RATE), dtype=np.float32)
+    filled = errors = packets = 0
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    reported = 0.0
+
+    def append(frames: list[av.AudioFrame]) -> None:
+        nonlocal buffer, filled
+        for frame in frames:
+            samples = frame.to_ndarray().reshape(-1)
+            if filled + len(samples) > len(buffer):
+                # The estimate was short: grow geometrically, in place where the allocator can.
+                buffer.resize(max(len(buffer) * 3 // 2, filled + len(samples)), refcheck=False)
+            buffer[filled:filled + len(samples)] = samples
+            filled += len(samples)
+
+    try:
+        for packet in container.demux(stream):
+            if cancel is not None and cancel.is_set():
+                raise DecodeCancelled()
+            if packet.size == 0:  # the demuxer's end-of-stream marker
+                continue
+            packets += 1
+            try:
+                for frame in packet.decode():
+                    append(resampler.resample(frame))
+            except av.FFmpegError as exc:
+                errors += 1
+                log.debug("undecodable packet at %s: %s", packet.pts, exc)
+                continue
+            if progress is not None and info.duration_s > 0:
+                done = min(filled / SAMPLE_RATE / info.duration_s, 0.999)
+                if done - reported >= 0.005:
+                    reported = done
+                    progress(done)
+        append(resampler.resample(None))
+    except av.FFmpegError as exc:  # demuxing itself failed: the container is damaged
+        log.warning("%s: demuxing stopped: %s", info.path, exc)
+        errors += 1
+    buffer.resize(filled, refcheck=False)  # trim in place: no second copy
+    return buffer, errors, packets

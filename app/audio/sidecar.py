@@ -1,0 +1,73 @@
+"""The small JSON file beside each recording (``<name>.recording.json``).
+
+It says how to read the WAV even if its header is lost, who is writing it (pid and process
+start time, so a reused pid is not mistaken for the owner) and whether it was finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".recording.json"
+STATE_RECORDING = "recording"  # being written, or the writer died: recovery decides
+STATE_RECOVERED = "recovered"  # repaired after a crash, waiting for the user
+STATE_FINISHED = "finished"  # stopped normally, or handed over after recovery
+# Padding lets the final update overwrite the file in place when the disk is full.
+_PAD_TO = 1024
+
+
+def sidecar_path(wav: Path) -> Path:
+    return wav.with_name(wav.stem + SUFFIX)
+
+
+def wav_path(sidecar: Path) -> Path:
+    return sidecar.with_name(sidecar.name[: -len(SUFFIX)] + ".wav")
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    text = json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
+    return text + b" " * max(0, _PAD_TO - len(text) - 1) + b"\n"
+
+
+def write_sidecar(path: Path, data: dict[str, Any]) -> None:
+    """Atomic replace; if the disk is full, overwrite the padded file in place instead."""
+    payload = _encode(data)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if not path.exists():
+            raise
+        log.warning("sidecar %s: atomic write failed (%s); overwriting in place", path, exc)
+        with open(path, "r+b") as f:
+            f.write(payload)
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def read_sidecar(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable recording sidecar %s: %s", path, exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def update_sidecar(path: Path, **changes: Any) -> dict[str, Any]:
+    data = read_sidecar(path) or {}
+    data.update(changes)
+    write_sidecar(path, data)
+    return data

@@ -1,0 +1,98 @@
+"""recap doctor — what works and what does not, each with the fix."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("doctor", help="check what works and what needs fixing")
+    p.set_defaults(func=cmd_doctor)
+
+
+def _database(ctx: CliContext) -> Check:
+    from sqlalchemy import text
+
+    db = ctx.container.db
+    with db.session() as s:
+        result = s.execute(text("PRAGMA quick_check")).scalar()
+        count = s.execute(text("SELECT count(*) FROM meetings WHERE deleted_at IS NULL")).scalar()
+    ok = result == "ok"
+    return Check("Database", ok, f"{db.path} ({count} meetings)" if ok else str(result),
+                 "" if ok else f"Restore a backup from {ctx.container.paths.backups}")
+
+
+def _model(ctx: CliContext) -> Check:
+    name = ctx.container.settings.transcription.model
+    path = ctx.container.model_store.path_for(name)
+    return Check("Transcription model", True, f"{name} ({path.stat().st_size / 1e6:.0f} MB)")
+
+
+def _decoder(ctx: CliContext) -> Check:
+    import av
+
+    return Check("Audio decoding", True, f"PyAV {av.__version__} (FFmpeg built in)")
+
+
+def _local_ai(ctx: CliContext) -> Check:
+    try:
+        from app.llm.services import describe_local_ai
+    except ImportError:
+        return Check("Local AI", False, "not installed in this build", required=False)
+    ok, detail, fix = describe_local_ai(ctx.container)
+    return Check("Local AI", ok, detail, fix, required=False)
+
+
+def _keyring(ctx: CliContext) -> Check:
+    import keyring
+
+    backend = keyring.get_keyring()
+    name = type(backend).__name__
+    ok = "fail" not in type(backend).__module__ and name != "PlaintextKeyring"
+    return Check("Keychain", ok, f"{type(backend).__module__}.{name}",
+                 "" if ok else "Install an OS keychain (e.g. gnome-keyring) to store API keys.",
+                 required=False)
+
+
+def _disk(ctx: CliContext) -> Check:
+    free = shutil.disk_usage(ctx.container.paths.data).free
+    ok = free > 500e6
+    return Check("Disk space", ok, f"{free / 1e9:.1f} GB free in {ctx.container.paths.data}",
+                 "" if ok else "Free some disk space: recordings and models need room.")
+
+
+CHECKS: list[Callable[[CliContext], Check]] = [_database, _model, _decoder, _local_ai,
+                                              _keyring, _disk]
+
+
+def cmd_doctor(args: argparse.Namespace, ctx: CliContext) -> int:
+    results = []
+    for check in CHECKS:
+        name = check.__name__.strip("_").replace("_", " ").capitalize()
+        try:
+            results.append(check(ctx))
+        except Exception as exc:  # a failing check is a finding, not a crash
+            results.append(Check(name, False, str(exc), getattr(exc, "fix", "")))
+    if ctx.json_output:
+        ctx.emit_json([r.__dict__ for r in results])
+    else:
+        for r in results:
+            mark = "ok  " if r.ok else ("FAIL" if r.required else "warn")
+            ctx.out(f"[{mark}] {r.name}: {r.detail}")
+            if r.fix and not r.ok:
+                ctx.out(f"       → {r.fix}")
+    return EXIT_OK if all(r.ok or not r.required for r in results) else EXIT_FAILED

@@ -1,0 +1,114 @@
+"""Export a meeting as Markdown, plain text, subtitles (SRT/VTT) or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from app.store.queries import MeetingDetail
+
+FORMATS = ("md", "txt", "srt", "vtt", "json")
+
+
+def clock(ms: int, *, sep: str = ",", hours: bool = True) -> str:
+    seconds, millis = divmod(max(0, ms), 1000)
+    minutes, secs = divmod(seconds, 60)
+    hrs, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hrs:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
+    return f"{minutes + hrs * 60:02d}:{secs:02d}"
+
+
+def short_clock(ms: int) -> str:
+    seconds = max(0, ms) // 1000
+    hrs, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hrs}:{minutes:02d}:{secs:02d}" if hrs else f"{minutes:02d}:{secs:02d}"
+
+
+def _item_line(item: Any) -> str:
+    parts = [item.text]
+    if item.owner:
+        parts.append(f"owner: {item.owner}")
+    if item.due_date:
+        parts.append(f"due {item.due_date.isoformat()}")
+    elif item.due_text:
+        parts.append(f"due {item.due_text}")
+    line = " — ".join(parts)
+    if not item.grounded:
+        line += " (unverified: quote not found in the transcript)"
+    return line
+
+
+def to_markdown(d: MeetingDetail) -> str:
+    out = [f"# {d.row.title}", "", f"*{d.row.occurred_at:%Y-%m-%d %H:%M} UTC*", ""]
+    if d.summary:
+        out += ["## Summary", "", d.summary, ""]
+    if d.decisions:
+        out += ["## Decisions", ""] + [f"- {x}" for x in d.decisions] + [""]
+    if d.action_items:
+        out += ["## Action items", ""]
+        for item in d.action_items:
+            box = "x" if item.done else " "
+            out.append(f"- [{box}] {_item_line(item)}")
+            if item.quote:
+                stamp = f"[{short_clock(item.quote_start_ms)}] " if item.quote_start_ms else ""
+                out.append(f"  > {stamp}{item.quote}")
+        out.append("")
+    if d.email:
+        out += ["## Follow-up email (draft)", "", f"**Subject:** {d.email.subject}", "",
+                d.email.body, ""]
+    out += ["## Transcript", ""]
+    out += [f"**[{short_clock(s.start_ms)}]** {s.text}  " for s in d.segments]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def to_text(d: MeetingDetail) -> str:
+    out = [d.row.title, ""]
+    if d.summary:
+        out += ["Summary:", d.summary, ""]
+    if d.decisions:
+        out += ["Decisions:"] + [f"  - {x}" for x in d.decisions] + [""]
+    if d.action_items:
+        out += ["Action items:"] + [f"  - {_item_line(i)}" for i in d.action_items] + [""]
+    out += ["Transcript:"] + [f"[{short_clock(s.start_ms)}] {s.text}" for s in d.segments]
+    return "\n".join(out) + "\n"
+
+
+def to_srt(d: MeetingDetail) -> str:
+    blocks = [f"{n}\n{clock(s.start_ms)} --> {clock(s.end_ms)}\n{s.text}\n"
+              for n, s in enumerate(d.segments, start=1)]
+    return "\n".join(blocks)
+
+
+def to_vtt(d: MeetingDetail) -> str:
+    blocks = [f"{clock(s.start_ms, sep='.')} --> {clock(s.end_ms, sep='.')}\n{s.text}\n"
+              for s in d.segments]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def to_json(d: MeetingDetail) -> str:
+    data = asdict(d)
+    data["meeting"] = data.pop("row")
+    return json.dumps(data, default=_json_default, indent=2, ensure_ascii=False) + "\n"
+
+
+EXPORTERS: dict[str, Callable[[MeetingDetail], str]] = {
+    "md": to_markdown, "txt": to_text, "srt": to_srt, "vtt": to_vtt, "json": to_json,
+}
+
+
+def export(d: MeetingDetail, fmt: str) -> str:
+    try:
+        return EXPORTERS[fmt](d)
+    except KeyError:
+        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.") from None

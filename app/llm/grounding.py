@@ -1,0 +1,87 @@
+"""Is an extracted action item backed by the transcript? Find its quote, take its time.
+
+The quote must be found (fuzzily: speech-to-text and the model both vary punctuation and
+small words) inside the chunk it was extracted from, and any time the model gave must lie in
+that chunk. The stored timestamp is the start of the transcript line where the quote was
+found, never the model's guess. Items that fail are kept but flagged, never shown as fact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from app.llm.chunking import Chunk
+
+MATCH_THRESHOLD = 85.0
+MIN_QUOTE_CHARS = 8
+_TIME_SLACK_MS = 1000
+_NON_WORD = re.compile(r"[^\w]+")
+_CLOCK = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})")
+
+
+@dataclass(frozen=True)
+class Grounding:
+    grounded: bool
+    start_ms: int | None
+    score: float
+    reason: str = ""  # why not grounded, for the log and the "unverified" label
+
+
+def normalise(text: str) -> str:
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+def parse_clock(text: str) -> int | None:
+    match = _CLOCK.search(text or "")
+    if not match:
+        return None
+    hours = int(match.group(1) or 0)
+    return ((hours * 60 + int(match.group(2))) * 60 + int(match.group(3))) * 1000
+
+
+class ChunkIndex:
+    """The chunk's text normalised once, with where each line starts in it."""
+
+    def __init__(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        parts: list[str] = []
+        self.offsets: list[int] = []
+        position = 0
+        for line in chunk.lines:
+            self.offsets.append(position)
+            text = normalise(line.text)
+            parts.append(text)
+            position += len(text) + 1
+        self.text = " ".join(parts)
+
+    def line_at(self, offset: int) -> int:
+        """Index (within the chunk) of the line containing character ``offset``."""
+        low, high = 0, len(self.offsets) - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if self.offsets[mid] <= offset:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def ground(self, quote: str, time_text: str = "") -> Grounding:
+        needle = normalise(quote)
+        if len(needle) < MIN_QUOTE_CHARS:
+            return Grounding(False, None, 0.0, "no quote given")
+        alignment = fuzz.partial_ratio_alignment(needle, self.text)
+        if alignment is None or alignment.score < MATCH_THRESHOLD:
+            score = alignment.score if alignment else 0.0
+            return Grounding(False, None, score, "quote not found in the transcript")
+        # Skip a leading space the alignment may include, then map to the line.
+        line = self.chunk.lines[self.line_at(alignment.dest_start + 1)]
+        said_at = parse_clock(time_text)
+        if said_at is not None and not (
+            self.chunk.start_ms - _TIME_SLACK_MS <= said_at <= self.chunk.end_ms + _TIME_SLACK_MS
+        ):
+            return Grounding(False, line.start_ms, alignment.score,
+                             "timestamp outside the part of the meeting it came from")
+        return Grounding(True, line.start_ms, alignment.score)

@@ -1,0 +1,161 @@
+"""Ollama, the main local engine, through the official ``ollama`` client.
+
+Timeouts are always set (the client's default is to wait forever), ``num_ctx`` is fixed
+(changing it reloads the model, and Ollama's default silently truncates long prompts), and the
+answer is streamed so a cancel or a wall-clock deadline stops it between tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import ollama
+
+from app.llm.backend import (
+    Availability,
+    BackendUnavailable,
+    CallCancelled,
+    ChatRequest,
+    ChatResult,
+    LLMError,
+)
+from app.net import NetworkGate, PrivacyBlocked
+
+log = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT_S = 5.0
+_PROBE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    status: str
+    completed: int = 0
+    total: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        return self.completed / self.total if self.total else None
+
+
+def model_matches(wanted: str, installed: str) -> bool:
+    """``mistral`` is ``mistral:latest``; a tag given must match exactly."""
+    if ":" in wanted:
+        return installed == wanted
+    return installed == wanted or installed == f"{wanted}:latest"
+
+
+class OllamaBackend:
+    name = "ollama"
+    is_local = True
+
+    def __init__(self, host: str, model: str, num_ctx: int, timeout_s: float,
+                 gate: NetworkGate) -> None:
+        self.host = host
+        self.model = model
+        self.num_ctx = num_ctx
+        self.timeout_s = timeout_s
+        self.gate = gate
+
+    def _client(self, timeout_s: float) -> ollama.Client:
+        self.gate.check(self.host, "the Ollama engine")
+        return ollama.Client(host=self.host,
+                             timeout=httpx.Timeout(timeout_s, connect=_CONNECT_TIMEOUT_S))
+
+    def _down(self) -> BackendUnavailable:
+        return BackendUnavailable(f"Ollama is not running at {self.host}.",
+                                  fix="Start it with `ollama serve`.")
+
+    def _missing(self) -> BackendUnavailable:
+        return BackendUnavailable(f"The model {self.model} is not installed in Ollama.",
+                                  fix=f"Install it with `ollama pull {self.model}`.")
+
+    def availability(self) -> Availability:
+        try:
+            with self._client(_PROBE_TIMEOUT_S) as client:
+                listing = client.list()
+        except PrivacyBlocked as exc:
+            return Availability(False, str(exc), exc.fix)
+        except (ConnectionError, httpx.HTTPError, ollama.ResponseError) as exc:
+            log.info("ollama probe at %s failed: %s", self.host, exc)
+            down = self._down()
+            return Availability(False, str(down), down.fix)
+        names = [m.model or "" for m in listing.models]
+        if not any(model_matches(self.model, name) for name in names):
+            missing = self._missing()
+            return Availability(False, str(missing), missing.fix, {"installed": names})
+        return Availability(True, details={"installed": names})
+
+    def chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
+        options: dict[str, Any] = {"num_ctx": self.num_ctx, "temperature": request.temperature,
+                                   "num_predict": request.max_tokens}
+        messages = [{"role": "system", "content": request.system},
+                    {"role": "user", "content": request.user}]
+        started = time.monotonic()
+        deadline = started + self.timeout_s
+        parts: list[str] = []
+        last: ollama.ChatResponse | None = None
+        try:
+            with self._client(self.timeout_s) as client:
+                stream = client.chat(model=self.model, messages=messages, stream=True,
+                                     format=request.schema, options=options, keep_alive="10m")
+                for part in stream:
+                    if cancel is not None and cancel.is_set():
+                        raise CallCancelled("Cancelled.")
+                    if time.monotonic() > deadline:
+                        raise LLMError(self._slow_message(), retryable=True)
+                    parts.append(part.message.content or "")
+                    last = part
+        except PrivacyBlocked as exc:
+            raise BackendUnavailable(str(exc), fix=exc.fix) from None
+        except ollama.ResponseError as exc:
+            if exc.status_code == 404:
+                raise self._missing() from None
+            log.warning("ollama error %s: %s", exc.status_code, exc.error)
+            raise LLMError(f"Ollama reported an error: {exc.error}", retryable=True) from None
+        except (ConnectionError, httpx.ConnectError):
+            raise self._down() from None
+        except httpx.TimeoutException:
+            raise LLMError(self._slow_message(), retryable=True) from None
+        except httpx.HTTPError as exc:  # connection dropped mid-answer and the like
+            log.warning("ollama transport error: %r", exc)
+            raise LLMError(f"The connection to Ollama broke: {exc}", retryable=True) from None
+        latency_ms = int((time.monotonic() - started) * 1000)
+        if last is None or not last.done:
+            raise LLMError("Ollama's answer ended before it was complete.", retryable=True)
+        return ChatResult(
+            text="".join(parts), backend=self.name, model=self.model, is_local=True,
+            prompt_tokens=last.prompt_eval_count or 0, output_tokens=last.eval_count or 0,
+            latency_ms=latency_ms, finish_reason=last.done_reason or "stop",
+        )
+
+    def _slow_message(self) -> str:
+        return f"Ollama took longer than {self.timeout_s:g} s to answer."
+
+    def pull(self, progress: Callable[[PullProgress], None] | None = None,
+             cancel: threading.Event | None = None) -> None:
+        """Download the model into Ollama, reporting progress events as they come."""
+        try:
+            # Pull reads can pause for a long time between layers; only connecting is bounded.
+            with self._client(3600.0) as client:
+                for event in client.pull(self.model, stream=True):
+                    if cancel is not None and cancel.is_set():
+                        raise CallCancelled("Download cancelled.")
+                    if progress is not None:
+                        progress(PullProgress(event.status or "", event.completed or 0,
+                                              event.total or 0))
+        except PrivacyBlocked as exc:
+            raise BackendUnavailable(str(exc), fix=exc.fix) from None
+        except (ConnectionError, httpx.ConnectError):
+            raise self._down() from None
+        except ollama.ResponseError as exc:
+            raise LLMError(f"Ollama could not pull {self.model}: {exc.error}",
+                           fix="Check the model name, or run `ollama pull` yourself.") from None
+        except httpx.HTTPError as exc:
+            raise LLMError(f"The download from Ollama broke: {exc}", retryable=True) from None

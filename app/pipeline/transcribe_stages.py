@@ -1,0 +1,130 @@
+"""The audio stages: decode to a PCM cache, then transcribe it with whisper.cpp.
+
+Decoded audio goes to a raw float32 file in the cache folder and the transcriber memory-maps
+it, so a resumed run does not decode again and only one copy of the audio is ever in memory.
+Segments are committed as they arrive: a crash keeps every finished segment, and a resumed
+run starts from the end of the last one (the unique (meeting, idx) key forbids duplicates).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, select
+
+from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
+from app.store.models import Meeting, Segment
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+
+
+def pcm_cache_path(ctx: StageContext) -> Path:
+    return ctx.container.paths.cache / "pcm" / f"{ctx.meeting_id}.f32"
+
+
+class DecodeStage:
+    name = "decode"
+    label = "Reading audio"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from app.audio.decode import AudioError, decode, probe
+
+        with ctx.container.db.session() as s:
+            meeting = s.get_one(Meeting, ctx.meeting_id)
+            source = Path(meeting.source_path)
+        try:
+            info = probe(source)
+            audio = decode(source, progress=ctx.progress, cancel=ctx.cancel)
+        except AudioError as exc:
+            return StageResult(Outcome.FAILED, str(exc), getattr(exc, "fix", ""))
+        ctx.check_cancel()
+        target = pcm_cache_path(ctx)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        audio.astype(np.float32, copy=False).tofile(tmp)
+        os.replace(tmp, target)
+        duration = len(audio) / SAMPLE_RATE
+        with ctx.container.db.session() as s:
+            meeting = s.get_one(Meeting, ctx.meeting_id)
+            meeting.duration_s = round(duration, 3)
+        return StageResult(Outcome.DONE, detail={"duration_s": duration, "codec": info.codec})
+
+
+class TranscribeStage:
+    name = "transcribe"
+    label = "Transcribing"
+
+    def run(self, ctx: StageContext) -> StageResult:
+        from app.transcribe.engine import TranscribedSegment, TranscriptionCancelled
+
+        container = ctx.container
+        cache = pcm_cache_path(ctx)
+        if not cache.exists():
+            # The cache was cleared after a crash: tell the runner to decode again.
+            return StageResult(Outcome.WAITING, "The decoded audio is gone; reading it again.",
+                               detail={"redo": "decode"})
+        audio = np.memmap(cache, dtype=np.float32, mode="r")
+        next_idx, offset_ms = self._resume_point(ctx)
+        start = min(len(audio), offset_ms * SAMPLE_RATE // 1000)
+        remaining = audio[start:]
+        total = len(audio)
+
+        settings = container.settings.transcription
+        from app.transcribe.model_store import ModelError
+
+        try:
+            engine = container.whisper_engine()
+        except ModelError as exc:
+            return StageResult(Outcome.WAITING, f"Transcription model unavailable: {exc}",
+                               getattr(exc, "fix", ""))
+
+        def on_segment(seg: TranscribedSegment) -> None:
+            nonlocal next_idx
+            text = seg.text.strip()
+            if not text:
+                return
+            with container.db.session() as s:
+                s.add(Segment(meeting_id=ctx.meeting_id, idx=next_idx, start_ms=seg.start_ms,
+                              end_ms=seg.end_ms, text=text))
+            next_idx += 1
+
+        def on_progress(fraction: float) -> None:
+            done = start + fraction * len(remaining)
+            ctx.progress(min(1.0, done / total) if total else 1.0)
+
+        if len(remaining) > SAMPLE_RATE // 2:  # less than half a second left: nothing to hear
+            try:
+                engine.transcribe(np.asarray(remaining), offset_ms=offset_ms,
+                                  on_segment=on_segment, on_progress=on_progress,
+                                  cancel=ctx.cancel)
+            except TranscriptionCancelled as exc:
+                raise StageCancelled() from exc
+        ctx.progress(1.0)
+        with container.db.session() as s:
+            count = s.scalar(select(func.count()).select_from(Segment)
+                             .where(Segment.meeting_id == ctx.meeting_id)) or 0
+            meeting = s.get_one(Meeting, ctx.meeting_id)
+            meeting.transcript_model = settings.model
+            meeting.language = settings.language
+        del audio
+        cache.unlink(missing_ok=True)
+        if count == 0:
+            return StageResult(Outcome.FAILED, "No speech was found in this recording.",
+                               "Check the file plays and has people talking in it.")
+        return StageResult(Outcome.DONE, detail={"segments": count, "model": settings.model})
+
+    @staticmethod
+    def _resume_point(ctx: StageContext) -> tuple[int, int]:
+        with ctx.container.db.session() as s:
+            row = s.execute(
+                select(Segment.idx, Segment.end_ms).where(Segment.meeting_id == ctx.meeting_id)
+                .order_by(Segment.idx.desc()).limit(1)
+            ).first()
+        if row is None:
+            return 0, 0
+        return row.idx + 1, row.end_ms
