@@ -129,8 +129,10 @@ def _open(
 ) -> Iterator[tuple[av.container.InputContainer, av.AudioStream]]:
     """Open the file's best audio stream, turning every failure into an `AudioError`."""
     try:
-        if not path.is_file():
+        if not path.exists():
             raise AudioFileMissing(path)
+        if not path.is_file():  # a folder or a device
+            raise NotAnAudioFile(path)
         if path.stat().st_size == 0:
             raise EmptyAudioFile(path)
     except OSError as exc:
