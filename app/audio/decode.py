@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.audio.errors import (
+    AudioError,
     AudioFileMissing,
     AudioUnreadable,
     CorruptAudio,
@@ -39,6 +40,8 @@ from app.audio.errors import (
     SilentAudio,
     TruncatedAudio,
 )
+
+__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "decode", "has_sound", "probe"]
 
 log = logging.getLogger(__name__)
 
