@@ -221,13 +221,15 @@ class SoundDeviceSource:
 def known_signal(start_frame: int, frames: int, channels: int = 1) -> Samples:
     """A deterministic, non-repeating int16 signal: frame i is the same in every call.
 
-    A ramp of pseudo-random values derived from the frame index, so a test can compare
+    Pseudo-random values derived from the frame index, so a test can compare
     recorded audio with what was fed at any offset, sample for sample.
     """
     index = np.arange(start_frame, start_frame + frames, dtype=np.uint64)
-    mixed = (index * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(65521)
-    mono = (mixed.astype(np.int64) - 32760).astype(np.int16)
-    columns = [np.roll(mono, c) if c else mono for c in range(channels)]
+    columns = []
+    for channel in range(channels):  # each channel its own sequence, still index-derived
+        shifted = index + np.uint64(channel * 104729)
+        mixed = (shifted * np.uint64(2654435761) + np.uint64(12345)) % np.uint64(65521)
+        columns.append((mixed.astype(np.int64) - 32760).astype(np.int16))
     return np.stack(columns, axis=1)
 
 

@@ -7,6 +7,7 @@ cut off at any point needs at most its two size fields and a partial last frame 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import struct
@@ -87,10 +88,9 @@ class WavAppender:
         whole = self.frames * self.format.frame_bytes
         if whole != self.data_bytes:
             self.data_bytes = whole
-        try:
+        # If even truncating fails, the header's size field is what readers trust anyway.
+        with contextlib.suppress(OSError):
             os.ftruncate(self._fd, HEADER_SIZE + whole)
-        except OSError:  # the header's size field is what readers trust anyway
-            pass
 
     def sync(self) -> None:
         """Patch the header's sizes and fsync: after this a crash loses nothing written so far."""

@@ -1,0 +1,130 @@
+"""Finds recordings whose writer died (crash, power cut, kill), repairs them, offers them back.
+
+A recording is unfinished when its sidecar still says ``recording`` and the process named in
+it is gone (or is a different process reusing the pid). Repair fixes the WAV header from the
+file's real length and drops a partial last frame; the sidecar then says ``recovered`` until
+the user processes the recording (``mark_handled``) or deletes it (``discard``). Nothing is
+ever deleted here without that explicit call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from app.audio import sidecar
+from app.audio.recorder import process_started_at, recording_title
+from app.audio.wavfile import WavFormat, repair_wav
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecoveryCandidate:
+    id: str  # the file name without extension: what `recap recover --discard ID` takes
+    path: Path
+    sidecar: Path
+    started_at: datetime | None
+    sample_rate: int
+    channels: int
+    frames: int
+    device: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def title(self) -> str:
+        started = self.started_at or datetime.fromtimestamp(self.path.stat().st_mtime)
+        return recording_title(started)
+
+
+def owner_alive(data: dict[str, Any]) -> bool:
+    """Is the process that wrote this sidecar still running (and still the same process)?"""
+    pid = data.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    started = process_started_at(pid)
+    if started is None:
+        return False
+    recorded = data.get("pid_started_at")
+    if isinstance(recorded, int | float):
+        return abs(started - float(recorded)) < 1.0  # else the pid was reused
+    return True
+
+
+def _started_at(data: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(data.get("started_at")))
+    except ValueError:
+        return None
+
+
+def _candidate(side: Path, data: dict[str, Any]) -> RecoveryCandidate | None:
+    wav = side.parent / str(data.get("wav") or sidecar.wav_path(side).name)
+    if not wav.exists():
+        log.warning("recording sidecar %s has no audio file %s", side, wav)
+        return None
+    try:
+        fmt = WavFormat(int(data["sample_rate"]), int(data["channels"]),
+                        int(data.get("sample_width", 2)))
+    except (KeyError, TypeError, ValueError):
+        log.warning("recording sidecar %s lacks the audio format; skipped", side)
+        return None
+    if data.get("state") == sidecar.STATE_RECORDING:
+        result = repair_wav(wav, fmt)
+        log.info("recovered %s: %d frames (%s)", wav, result.frames,
+                 "repaired" if result.changed else "already consistent")
+        data = sidecar.update_sidecar(side, state=sidecar.STATE_RECOVERED, frames=result.frames,
+                                      recovered_at=datetime.now().astimezone().isoformat())
+    frames = int(data.get("frames") or 0)
+    return RecoveryCandidate(
+        id=wav.stem, path=wav, sidecar=side, started_at=_started_at(data),
+        sample_rate=fmt.sample_rate, channels=fmt.channels, frames=frames,
+        device=str(data.get("device", "")),
+    )
+
+
+def find_unfinished(folder: Path) -> list[RecoveryCandidate]:
+    """Repair and list every recording left unfinished in ``folder``, oldest first."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for side in sorted(folder.glob("*" + sidecar.SUFFIX)):
+        data = sidecar.read_sidecar(side)
+        if data is None:
+            continue
+        state = data.get("state")
+        if state == sidecar.STATE_RECORDING and owner_alive(data):
+            continue  # still being recorded, by this or another Recap
+        if state not in (sidecar.STATE_RECORDING, sidecar.STATE_RECOVERED):
+            continue
+        try:
+            candidate = _candidate(side, data)
+        except OSError:
+            log.exception("could not repair %s", side)
+            continue
+        if candidate is not None:
+            found.append(candidate)
+    found.sort(key=lambda c: (c.started_at.timestamp() if c.started_at else 0.0, c.id))
+    return found
+
+
+def mark_handled(candidate: RecoveryCandidate) -> None:
+    """The user took the recording (processed or queued it): stop offering it."""
+    sidecar.update_sidecar(candidate.sidecar, state=sidecar.STATE_FINISHED,
+                           handled_at=datetime.now().astimezone().isoformat())
+
+
+def discard(candidate: RecoveryCandidate) -> None:
+    """Delete a recovered recording; only ever called on the user's explicit request."""
+    log.info("discarding recording %s at the user's request", candidate.path)
+    for path in (candidate.path, candidate.sidecar):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
