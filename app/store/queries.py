@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.store.db import Database
-from app.store.models import ActionItem, EmailDraft, Job, LLMCall, Meeting, Segment
+from app.store.models import ActionItem, EmailDraft, Job, LLMCall, Meeting, Segment, utcnow
 from app.store.tracking import soft_delete
 
 
@@ -168,11 +168,12 @@ def delete_meeting(db: Database, meeting_id: str) -> str:
     """Tombstone a meeting and everything in it (so other devices learn of the delete)."""
     with db.session() as s:
         m = _live_meeting(s, meeting_id)
+        when = utcnow()  # one stamp for all, so undo brings back exactly these rows
         for model in (Segment, ActionItem, EmailDraft):
             for row in s.scalars(select(model).where(model.meeting_id == m.id,  # type: ignore[attr-defined]
                                                      model.deleted_at.is_(None))):
-                soft_delete(row)
-        soft_delete(m)
+                soft_delete(row, when)
+        soft_delete(m, when)
         return m.id
 
 
@@ -185,7 +186,7 @@ def restore_meeting(db: Database, meeting_id: str) -> None:
         when = m.deleted_at
         for model in (Segment, ActionItem, EmailDraft):
             for row in s.scalars(select(model).where(model.meeting_id == m.id,  # type: ignore[attr-defined]
-                                                     model.deleted_at >= when)):
+                                                     model.deleted_at == when)):
                 row.deleted_at = None
         m.deleted_at = None
 

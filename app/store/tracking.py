@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -27,6 +28,7 @@ def remote_apply(session: Session) -> Iterator[Session]:
     session.info[_REMOTE] = True
     try:
         yield session
+        session.flush()  # flush inside the block, whatever commits the session later
     finally:
         session.info[_REMOTE] = previous
 
@@ -63,7 +65,7 @@ def install(session_class: type[Session] | Any) -> None:
         event.listen(session_class, "before_flush", _before_flush)
 
 
-def soft_delete(obj: SyncedMixin) -> None:
+def soft_delete(obj: SyncedMixin, when: datetime | None = None) -> None:
     """Deletes are tombstones so other devices learn of them; the flush bumps the version."""
     if obj.deleted_at is None:
-        obj.deleted_at = utcnow()
+        obj.deleted_at = when or utcnow()
