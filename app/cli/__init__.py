@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "app.cli.core_cmds",
     "app.cli.models_cmd",
     "app.cli.doctor_cmd",
+    "app.cli.record_cmd",
 ]
 
 
