@@ -33,6 +33,7 @@ class DecodeStage:
 
     def run(self, ctx: StageContext) -> StageResult:
         from app.audio.decode import AudioError, decode, probe
+        from app.audio.errors import DecodeCancelled
 
         with ctx.container.db.session() as s:
             meeting = s.get_one(Meeting, ctx.meeting_id)
@@ -40,6 +41,8 @@ class DecodeStage:
         try:
             info = probe(source)
             audio = decode(source, progress=ctx.progress, cancel=ctx.cancel)
+        except DecodeCancelled as exc:  # the user stopped it: not a broken file
+            raise StageCancelled() from exc
         except AudioError as exc:
             return StageResult(Outcome.FAILED, str(exc), getattr(exc, "fix", ""))
         ctx.check_cancel()
