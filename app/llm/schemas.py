@@ -33,7 +33,6 @@ class ChunkExtraction(_Strict):
 
 class MeetingSummary(_Strict):
     summary: str = Field(max_length=1200)
-    decisions: list[str] = Field(default_factory=list, max_length=15)
 
 
 class EmailText(_Strict):
