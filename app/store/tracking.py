@@ -19,6 +19,8 @@ from app.store.models import SyncedMixin, utcnow
 
 _REMOTE = "recap_remote_apply"
 DEVICE_KEY = "recap_device_id"
+# Optional zero-argument callable returning an aware UTC datetime (tests fake a skewed clock).
+CLOCK_KEY = "recap_clock"
 
 
 @contextmanager
@@ -47,7 +49,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     if session.info.get(_REMOTE):
         return
     device = session.info.get(DEVICE_KEY, "")
-    now = utcnow()
+    now = session.info.get(CLOCK_KEY, utcnow)()
     for obj in session.new:
         if isinstance(obj, SyncedMixin):
             obj.device_id = obj.device_id or device
