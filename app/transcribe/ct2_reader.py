@@ -22,13 +22,11 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
+from app.transcribe.errors import ModelError
 
-class ConversionError(Exception):
+
+class ConversionError(ModelError):
     """A model could not be converted; `fix` says what the user can do about it."""
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 class CT2FormatError(ConversionError):
