@@ -221,3 +221,7 @@ class LLMCall(Base):
 
 
 SYNCED_MODELS: tuple[type[SyncedMixin], ...] = (Meeting, Segment, ActionItem, EmailDraft)
+
+# Sync's bookkeeping tables live in their own module; importing it here puts them on
+# Base.metadata wherever the models are loaded (migration checks, create_all).
+from app.store import sync_models as _sync_models  # noqa: E402,F401

@@ -1,5 +1,5 @@
 """Fixtures for the sync tests: a throwaway PostgreSQL database carrying our Supabase SQL, a
-stand-in Supabase server in front of it, an in-memory keychain and per-device local stores."""
+stand-in Supabase server in front of it, and users (the in-memory keychain is the top conftest's)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from app.paths import migrations_path
 from app.settings import SyncSettings
@@ -73,32 +71,6 @@ def _calm_server(request: pytest.FixtureRequest) -> Iterator[None]:
         standin.faults.forced.clear()
         standin.on_rpc = None
         standin.access_ttl_s = 3600.0
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
-@pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 @pytest.fixture

@@ -1,0 +1,62 @@
+"""Local bookkeeping for sync (kept apart from the user's tables in ``app.store.models``).
+
+``SyncState`` is one row: who we sync as and how far we have pulled. ``SyncedRow`` remembers,
+per synced row, the server version this device last had (the base a push is judged against).
+``RowHistory`` keeps every local version that lost a conflict, so the user can see and restore
+it. ``ParkedRow`` holds pulled rows whose meeting has not arrived yet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.store.models import Base, utcnow
+
+
+class SyncState(Base):
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    user_id: Mapped[str] = mapped_column(String(64), default="")
+    cursor: Mapped[int] = mapped_column(Integer, default=0)  # last server seq applied
+    last_synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class SyncedRow(Base):
+    __tablename__ = "sync_rows"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    server_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RowHistory(Base):
+    __tablename__ = "row_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    row_id: Mapped[str] = mapped_column(String(36), index=True)
+    # "lost" (our edit lost a conflict), "overridden" (a concurrent edit replaced ours after
+    # the server had accepted it), "resurrected" (our delete was undone by a concurrent edit).
+    reason: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    device_id: Mapped[str] = mapped_column(String(64), default="")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    winner_device_id: Mapped[str] = mapped_column(String(64), default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    restored_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ParkedRow(Base):
+    __tablename__ = "sync_parked"
+
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    meeting_id: Mapped[str] = mapped_column(String(36), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
