@@ -1,0 +1,149 @@
+"""A recording killed with SIGKILL mid-way is found, repaired and offered back, nearly whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.audio import recovery
+from app.audio.recorder import Recorder
+from app.audio.sources import ArraySource, known_signal
+from app.audio.wavfile import HEADER_SIZE
+from tests.recording.conftest import read_wav
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).with_name("record_child.py")
+RATE = 16000
+CHANNELS = 2
+
+
+def record_and_kill(folder: Path, seconds: float) -> tuple[Path, int]:
+    """Start the child recorder, SIGKILL it after ``seconds`` of audio; (wav, frames fed)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen([sys.executable, str(CHILD), str(folder), str(RATE),
+                              str(CHANNELS)], stdout=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None
+    wav, fed = None, 0
+    try:
+        for line in child.stdout:
+            kind, value = line.split(maxsplit=1)
+            if kind == "path":
+                wav = Path(value.strip())
+            elif kind == "fed":
+                fed = int(value)
+                if fed >= seconds * RATE:
+                    child.send_signal(signal.SIGKILL)
+                    break
+    finally:
+        child.kill()
+        rest, _ = child.communicate(timeout=10)
+    # Lines printed before the kill landed are still in the pipe: the last is the best bound.
+    for line in rest.splitlines():
+        if line.startswith("fed "):
+            fed = max(fed, int(line.split()[1]))
+    assert child.returncode == -signal.SIGKILL
+    assert wav is not None
+    return wav, fed
+
+
+def test_sigkill_mid_recording_loses_at_most_about_a_second(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    wav, fed = record_and_kill(folder, seconds=3.2)
+    side = wav.with_name(wav.stem + ".recording.json")
+    assert json.loads(side.read_text())["state"] == "recording"  # nobody finished it
+
+    candidates = recovery.find_unfinished(folder)
+
+    assert [c.path for c in candidates] == [wav]
+    candidate = candidates[0]
+    recovered = read_wav(wav)  # the stdlib reader accepts the repaired file
+    assert (recovered.sample_rate, recovered.channels) == (RATE, CHANNELS)
+    assert recovered.frames == candidate.frames
+    assert wav.stat().st_size == HEADER_SIZE + recovered.frames * CHANNELS * 2
+    # Sample-exact on everything recovered, and at most about a second short of what was fed.
+    np.testing.assert_array_equal(recovered.samples, known_signal(0, recovered.frames, CHANNELS))
+    lost_s = (fed - recovered.frames) / RATE
+    assert -0.2 <= lost_s <= 1.2, f"lost {lost_s:.2f} s of {fed / RATE:.2f} s"
+    assert candidate.duration_s == pytest.approx(recovered.frames / RATE)
+    assert candidate.device == "test signal" and candidate.started_at is not None
+
+    # Found again on the next start (nothing was deleted), until the user acts on it.
+    assert [c.id for c in recovery.find_unfinished(folder)] == [candidate.id]
+    recovery.mark_handled(candidate)
+    assert recovery.find_unfinished(folder) == []
+    assert wav.exists()
+
+
+def test_repair_fixes_a_cut_header_and_a_partial_frame(tmp_path: Path) -> None:
+    """The worst moments to die: with stale header sizes and half a frame at the end."""
+    source = ArraySource(known_signal(0, RATE, 2), sample_rate=RATE, channels=2, speed=0)
+    recorder = Recorder(source, tmp_path)
+    wav = recorder.start()
+    while source.fed_frames < RATE:
+        time.sleep(0.01)
+    recorder.stop()
+    side = wav.with_name(wav.stem + ".recording.json")
+    meta = json.loads(side.read_text())
+    meta.update(state="recording", pid=2**22 + 12345)  # a writer that no longer exists
+    side.write_text(json.dumps(meta))
+    with open(wav, "r+b") as f:  # header from the first sync, plus 3 stray bytes
+        f.seek(40)
+        f.write((4000).to_bytes(4, "little"))
+        f.seek(0, os.SEEK_END)
+        f.write(b"\x01\x02\x03")
+
+    [candidate] = recovery.find_unfinished(tmp_path)
+
+    assert candidate.frames == RATE
+    np.testing.assert_array_equal(read_wav(wav).samples, known_signal(0, RATE, 2))
+
+
+def test_live_recording_is_not_touched(tmp_path: Path) -> None:
+    source = ArraySource(lambda s, n: known_signal(s, n), sample_rate=RATE, speed=1.0)
+    recorder = Recorder(source, tmp_path)
+    recorder.start()
+    try:
+        time.sleep(0.3)
+        assert recovery.find_unfinished(tmp_path) == []  # its owner (this process) is alive
+    finally:
+        result = recorder.stop()
+    assert result.error is None and result.frames > 0
+
+
+def test_reused_pid_does_not_count_as_owner(tmp_path: Path) -> None:
+    source = ArraySource(known_signal(0, 100), sample_rate=RATE, speed=0)
+    recorder = Recorder(source, tmp_path)
+    wav = recorder.start()
+    time.sleep(0.05)
+    recorder.stop()
+    side = wav.with_name(wav.stem + ".recording.json")
+    meta = json.loads(side.read_text())
+    # Our own pid, but recorded with another start time: a different process had that pid.
+    meta.update(state="recording", pid=os.getpid(), pid_started_at=meta["pid_started_at"] - 60)
+    side.write_text(json.dumps(meta))
+    assert [c.path for c in recovery.find_unfinished(tmp_path)] == [wav]
+
+
+def test_discard_deletes_only_the_chosen_recording(tmp_path: Path) -> None:
+    paths = []
+    for _ in range(2):
+        source = ArraySource(known_signal(0, 100), sample_rate=RATE, speed=0)
+        recorder = Recorder(source, tmp_path)
+        paths.append(recorder.start())
+        time.sleep(0.05)
+        recorder.stop()
+        side = paths[-1].with_name(paths[-1].stem + ".recording.json")
+        side.write_text(json.dumps({**json.loads(side.read_text()), "state": "recording",
+                                    "pid": 2**22 + 999}))
+    first, second = recovery.find_unfinished(tmp_path)
+    recovery.discard(first)
+    assert not first.path.exists() and not first.sidecar.exists()
+    assert [c.path for c in recovery.find_unfinished(tmp_path)] == [second.path]
