@@ -85,7 +85,7 @@ def _print_report(ctx: CliContext, report: RunReport) -> None:
     from app.store.models import MeetingStatus
 
     if report.status == MeetingStatus.FAILED.value:
-        ctx.error(report.message or "Processing failed.")
+        ctx.error(report.message or "Processing failed.", report.fix)
         return
     for stage in report.pending:
         line = f"  pending: {stage.label}"

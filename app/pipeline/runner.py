@@ -273,6 +273,10 @@ class PipelineRunner:
                                   .order_by(Job.position)))
             stages = [StageReport(j.stage, labels.get(j.stage, j.stage), j.state, j.error,
                                   str(j.detail.get("fix", ""))) for j in jobs]
+            blocking = next((st for st in stages if st.state != JobState.DONE.value), None)
+            if blocking is not None and blocking.message:
+                return RunReport(meeting_id, meeting.status, blocking.message, blocking.fix,
+                                 stages)
             return RunReport(meeting_id, meeting.status, meeting.error, "", stages)
 
     def unfinished(self) -> list[str]:
