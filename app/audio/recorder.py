@@ -132,11 +132,14 @@ class Recorder:
         return wav.frames / self.source.sample_rate if wav else 0.0
 
     def start(self) -> Path:
-        """Create the files and start capturing; raises RecordingError if that is impossible."""
-        if self._writer is not None:
+        """Start capturing and create the files; raises RecordingError if that is impossible."""
+        if self._writer is not None or self._wav is not None:
             raise RuntimeError("a Recorder records once; make a new one")
-        fmt = WavFormat(self.source.sample_rate, self.source.channels)
         self._started_at = datetime.now().astimezone()
+        # The source starts first: only then are its rate and channel count final (a device
+        # may refuse mono). Its first blocks wait in the queue until the writer runs.
+        self.source.start(self._enqueue_block, self._enqueue_error)
+        fmt = WavFormat(self.source.sample_rate, self.source.channels)
         wav_path = self._new_path()
         self._sidecar = sidecar.sidecar_path(wav_path)
         try:
@@ -144,19 +147,12 @@ class Recorder:
             sidecar.write_sidecar(self._sidecar, self._sidecar_data(wav_path, fmt))
             self._wav = WavAppender(wav_path, fmt)
         except OSError as exc:
-            self._remove_files(wav_path)
+            self._stop_source()
+            self._remove_files(wav_path)  # nothing was recorded: leave nothing behind
             raise self._write_error(exc) from exc
         self._writer = threading.Thread(target=self._write_loop, name="recorder-writer",
                                         daemon=True)
         self._writer.start()
-        try:
-            self.source.start(self._enqueue_block, self._enqueue_error)
-        except RecordingError:
-            self._source_stopped = True
-            self._queue.put(_STOP)
-            self._writer.join()
-            self._remove_files(wav_path)  # nothing was recorded: leave nothing behind
-            raise
         log.info("recording to %s", wav_path)
         return wav_path
 
