@@ -6,13 +6,16 @@ string or a list forever, and constrained decoding then stops them at the bound.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+ShortText = Annotated[str, Field(max_length=240)]
 
 
 class ExtractedItem(_Strict):
@@ -27,8 +30,8 @@ class ChunkExtraction(_Strict):
     """One chunk's worth: action items, decisions and key points for the summary."""
 
     action_items: list[ExtractedItem] = Field(default_factory=list, max_length=20)
-    decisions: list[str] = Field(default_factory=list, max_length=10)
-    key_points: list[str] = Field(default_factory=list, max_length=8)
+    decisions: list[ShortText] = Field(default_factory=list, max_length=10)
+    key_points: list[ShortText] = Field(default_factory=list, max_length=8)
 
 
 class MeetingSummary(_Strict):

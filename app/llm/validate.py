@@ -45,6 +45,8 @@ def parse_answer(result: ChatResult, model: type[M]) -> M:
     """The validated answer, or ``MalformedOutput`` with a reason fit for the ledger."""
     if result.finish_reason == "length":
         raise MalformedOutput("cut off at the token limit (done_reason=length)")
+    if _loops(result.text):
+        raise MalformedOutput("repetition loop in the answer")
     text = result.text.strip()
     if not text:
         raise MalformedOutput("empty answer")
