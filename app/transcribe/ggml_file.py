@@ -104,6 +104,8 @@ class TensorInfo:
     name: str
     shape: tuple[int, ...]  # ggml order: innermost dimension first
     ggml_type: int
+    offset: int  # where the tensor's data starts in the file
+    nbytes: int
 
 
 def _iter_tensors(f: BinaryIO, file_size: int) -> Iterator[TensorInfo]:
@@ -119,10 +121,11 @@ def _iter_tensors(f: BinaryIO, file_size: int) -> Iterator[TensorInfo]:
         dims = _ints(f, n_dims)
         name = f.read(name_len).decode("utf-8", "replace")
         skip = _tensor_bytes(ttype, dims)
-        if f.tell() + skip > file_size:
+        offset = f.tell()
+        if offset + skip > file_size:
             raise NotAWhisperModel(f"the file is cut short (in tensor {name})")
         f.seek(skip, 1)
-        yield TensorInfo(name, dims, ttype)
+        yield TensorInfo(name, dims, ttype, offset, skip)
 
 
 def read_header(path: Path) -> GgmlHeader:
