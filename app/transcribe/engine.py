@@ -1,0 +1,254 @@
+"""Whisper in-process: 16 kHz mono float32 audio in, timed text segments out (pywhispercpp).
+
+Called from a worker thread. pywhispercpp releases the GIL while whisper.cpp computes, and its
+callbacks run on that same worker thread, so `on_segment` and `on_progress` must hand results to
+a GUI through its own mechanism (Qt signals in `app/ui/`). Things this wrapper takes care of:
+
+- Cancel: whisper.cpp's abort callback stops it within a fraction of a second, but pywhispercpp
+  then returns the partial segments as if all went well, so we keep our own flag and raise.
+- An exception inside a callback must not unwind through C code (that aborts the process):
+  callbacks are guarded, the error is kept, whisper is asked to stop, and it is re-raised after.
+- Parameters set on a pywhispercpp model persist between calls: every call sets all of ours.
+- whisper.cpp logs to stderr; while it loads or runs we route its log to `logging` instead
+  (only then: a Python log callback still installed at interpreter exit crashes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from pywhispercpp.model import Model, Segment
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+_TICK_MS = 10  # whisper.cpp segment times are in 10 ms units
+_GGML_LOG_ERROR = 4  # ggml_log_level: 2 info, 3 warn, 4 error
+# Whisper writes these for stretches without speech ("[BLANK_AUDIO]", "(music)", "[ Silence ]").
+_NON_SPEECH = re.compile(r"^\s*(\[[^\]]*\]|\([^)]*\)|\*[^*]*\*)\s*$")
+
+
+@dataclass(frozen=True)
+class TranscribedSegment:
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+class TranscriptionCancelled(Exception):
+    """The caller's cancel event was set; segments already delivered stay delivered."""
+
+
+class EngineError(Exception):
+    """The model could not be loaded or run. One human line; `fix` says what to do."""
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+class WhisperEngine:
+    """One loaded Whisper model. Loads lazily on the first `transcribe`; one call at a time."""
+
+    def __init__(self, model_path: Path, *, threads: int = 2, language: str = "en") -> None:
+        self.model_path = Path(model_path)
+        self.threads = max(1, int(threads))
+        self.language = language or "auto"
+        self._model: Model | None = None
+        self._lock = threading.Lock()  # a whisper context is not re-entrant
+        self._closed = False
+
+    def transcribe(
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        offset_ms: int = 0,
+        on_segment: Callable[[TranscribedSegment], None] | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[TranscribedSegment]:
+        """Transcribe `audio` (16 kHz mono float32); every time is shifted by `offset_ms`.
+
+        Segments go to `on_segment` as whisper finishes them, in order. `on_progress` gets the
+        share of the audio covered so far: monotonic, ending at 1.0. Raises
+        `TranscriptionCancelled` within about a second of `cancel` being set.
+        """
+        samples = np.ascontiguousarray(audio, dtype=np.float32)  # no copy if already so
+        duration_ms = len(samples) * 1000 // SAMPLE_RATE
+        with self._lock:
+            if self._closed:
+                raise EngineError("The transcription engine was shut down.")
+            if cancel is not None and cancel.is_set():
+                raise TranscriptionCancelled()
+            model = self._loaded()
+            run = _Run(offset_ms, duration_ms, on_segment, on_progress, cancel)
+            started = time.perf_counter()
+            if duration_ms > 0:
+                import _pywhispercpp as pw
+
+                pw.whisper_log_set(_whisper_log)  # e.g. "failed to encode" after a cancel
+                try:
+                    model.transcribe(
+                        samples,
+                        new_segment_callback=run.segment,
+                        abort_callback=run.should_abort,
+                        **self._params(),
+                    )
+                finally:
+                    pw.whisper_log_set(None)
+            elapsed = time.perf_counter() - started
+        if run.error is not None:
+            raise run.error
+        if run.cancelled:
+            raise TranscriptionCancelled()
+        run.report(1.0)
+        log.info(
+            "transcribed %.1f s in %.1f s (RTF %.3f), %d segments",
+            duration_ms / 1000, elapsed, elapsed / max(duration_ms / 1000, 1e-9),
+            len(run.segments),
+        )
+        return run.segments
+
+    def close(self) -> None:
+        """Free the model (waits for a running transcription to finish or be cancelled)."""
+        with self._lock:
+            self._closed = True
+            model, self._model = self._model, None
+        if model is not None:
+            _free(model)
+
+    def _params(self) -> dict[str, Any]:
+        # All of them on every call: pywhispercpp keeps whatever the last call set.
+        return {
+            "n_threads": self.threads,
+            "language": "" if self.language == "auto" else self.language,
+            "detect_language": False,
+            "translate": False,
+            "print_progress": False,
+            "print_realtime": False,
+            "print_timestamps": False,
+            "print_special": False,
+        }
+
+    def _loaded(self) -> Model:
+        if self._model is not None:
+            return self._model
+        if not self.model_path.is_file():
+            raise EngineError(
+                f"The Whisper model file is missing: {self.model_path}",
+                fix="Run `recap models list` and `recap models use tiny.en-q8_0`.",
+            )
+        import _pywhispercpp as pw
+        from pywhispercpp.model import Model
+
+        started = time.perf_counter()
+        # The log is also how we learn that loading failed: pywhispercpp hands back a context
+        # object wrapping a null pointer, which crashes the process on first use.
+        errors: list[str] = []
+
+        def on_log(level: int, text: str) -> None:
+            if level >= _GGML_LOG_ERROR:
+                errors.append(text.strip())
+            log.debug("whisper.cpp[%d]: %s", level, text.rstrip())
+
+        pw.whisper_log_set(on_log)
+        try:
+            model = Model(str(self.model_path), **self._params())
+        except Exception as exc:  # pywhispercpp raises assorted types for unreadable files
+            log.warning("loading %s failed: %s", self.model_path, exc)
+            raise _load_error(self.model_path) from exc
+        finally:
+            pw.whisper_log_set(None)
+        if errors or getattr(model, "_ctx", None) is None:
+            log.warning("whisper.cpp could not load %s: %s", self.model_path, "; ".join(errors))
+            model._ctx = None  # never hand the null context to whisper_free
+            raise _load_error(self.model_path)
+        log.info("loaded %s in %.2f s", self.model_path.name, time.perf_counter() - started)
+        self._model = model
+        return model
+
+
+class _Run:
+    """State of one `transcribe` call, touched only by the worker thread running whisper."""
+
+    def __init__(
+        self,
+        offset_ms: int,
+        duration_ms: int,
+        on_segment: Callable[[TranscribedSegment], None] | None,
+        on_progress: Callable[[float], None] | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.offset_ms = offset_ms
+        self.duration_ms = duration_ms
+        self.on_segment = on_segment
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.segments: list[TranscribedSegment] = []
+        self.cancelled = False
+        self.error: BaseException | None = None
+        self._reported = 0.0
+
+    def should_abort(self) -> bool:
+        if self.cancel is not None and self.cancel.is_set():
+            self.cancelled = True
+        return self.cancelled or self.error is not None
+
+    def segment(self, raw: Segment) -> None:
+        if self.error is not None:
+            return
+        try:
+            end_ms = int(raw.t1) * _TICK_MS
+            text = str(raw.text).strip()
+            if text and not _NON_SPEECH.match(text):
+                seg = TranscribedSegment(
+                    start_ms=int(raw.t0) * _TICK_MS + self.offset_ms,
+                    end_ms=end_ms + self.offset_ms,
+                    text=text,
+                )
+                self.segments.append(seg)
+                if self.on_segment is not None:
+                    self.on_segment(seg)
+            if self.duration_ms > 0:
+                # Not 1.0 yet: whisper may still be working on the audio's last window.
+                self.report(min(end_ms / self.duration_ms, 0.99))
+        except BaseException as exc:  # must not unwind through whisper.cpp
+            self.error = exc
+
+    def report(self, fraction: float) -> None:
+        if fraction <= self._reported:  # keep it monotonic
+            return
+        self._reported = fraction
+        if self.on_progress is not None:
+            self.on_progress(fraction)
+
+
+def _whisper_log(level: int, text: str) -> None:
+    log.debug("whisper.cpp[%d]: %s", level, text.rstrip())
+
+
+def _load_error(path: Path) -> EngineError:
+    return EngineError(
+        f"{path.name} is not a Whisper model whisper.cpp can load.",
+        fix="Re-download or re-import the model (`recap models list` shows what is installed).",
+    )
+
+
+def _free(model: Model) -> None:
+    import _pywhispercpp as pw
+
+    ctx = getattr(model, "_ctx", None)
+    if ctx is not None:
+        model._ctx = None  # so pywhispercpp's __del__ does not free it twice
+        pw.whisper_free(ctx)
