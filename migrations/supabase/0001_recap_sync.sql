@@ -66,6 +66,24 @@ grant select, insert, update on public.recap_rows, public.recap_cursors to authe
 grant select, insert, delete on public.recap_mutations to authenticated;
 
 
+-- One row as the JSON both push and pull hand back.
+create or replace function public.recap_row_json(r public.recap_rows)
+returns jsonb
+language sql
+immutable
+security invoker
+set search_path = ''
+as $$
+    select jsonb_build_object(
+        'id', r.id, 'kind', r.kind, 'version', r.version, 'seen_version', r.seen_version,
+        'overridden', (select coalesce(jsonb_agg(jsonb_build_array(lower(o), upper(o))),
+                                       '[]'::jsonb)
+                       from unnest(r.overridden) o),
+        'updated_at', r.updated_at, 'device_id', r.device_id, 'deleted', r.deleted,
+        'data', r.data, 'seq', r.seq)
+$$;
+
+
 -- The conflict rule, decided here once for every device (see app/sync/README in the report):
 --   * no server row yet, or the writer had seen the current version, or the current version is
 --     the writer's own (a device's state always descends from what it wrote): accepted;
@@ -114,7 +132,12 @@ begin
             where m.user_id = v_uid and m.device_id = p_device
               and m.mutation_id = v_m ->> 'mutation_id';
         if found then
-            v_results := v_results || jsonb_build_array(v_prior);
+            -- Same verdict as the first time, with the row as it is now: the device may have
+            -- pulled past later changes while it waited for this answer.
+            select * into v_cur from public.recap_rows r
+                where r.user_id = v_uid and r.id = (v_m ->> 'id')::uuid;
+            v_results := v_results || jsonb_build_array(
+                v_prior || jsonb_build_object('row', public.recap_row_json(v_cur)));
             continue;
         end if;
 
@@ -159,14 +182,8 @@ begin
             'mutation_id', v_m ->> 'mutation_id',
             'id', v_m ->> 'id',
             'accepted', v_accept,
-            'row', jsonb_build_object(
-                'id', v_cur.id, 'kind', v_cur.kind, 'version', v_cur.version,
-                'seen_version', v_cur.seen_version,
-                'overridden', (select coalesce(jsonb_agg(jsonb_build_array(lower(o), upper(o))),
-                                               '[]'::jsonb)
-                               from unnest(v_cur.overridden) o),
-                'updated_at', v_cur.updated_at, 'device_id', v_cur.device_id,
-                'deleted', v_cur.deleted, 'data', v_cur.data, 'seq', v_cur.seq));
+            'version', case when v_accept then v_cur.version end,
+            'row', public.recap_row_json(v_cur));
         insert into public.recap_mutations (user_id, device_id, mutation_id, result)
             values (v_uid, p_device, v_m ->> 'mutation_id', v_result);
         v_results := v_results || jsonb_build_array(v_result);
@@ -193,22 +210,17 @@ set search_path = ''
 as $$
     select jsonb_build_object(
         'server_now', now(),
-        'rows', coalesce(jsonb_agg(jsonb_build_object(
-            'id', r.id, 'kind', r.kind, 'version', r.version,
-            'seen_version', r.seen_version,
-            'overridden', (select coalesce(jsonb_agg(jsonb_build_array(lower(o), upper(o))),
-                                           '[]'::jsonb)
-                           from unnest(r.overridden) o),
-            'updated_at', r.updated_at, 'device_id', r.device_id,
-            'deleted', r.deleted, 'data', r.data, 'seq', r.seq) order by r.seq), '[]'::jsonb))
+        'rows', coalesce(jsonb_agg(public.recap_row_json(r.rr) order by r.seq), '[]'::jsonb))
     from (
-        select * from public.recap_rows x
+        select x as rr, x.seq from public.recap_rows x
         where x.user_id = (select auth.uid()) and x.seq > p_after
         order by x.seq
         limit least(greatest(p_limit, 1), 1000)
     ) r;
 $$;
 
+revoke all on function public.recap_row_json(public.recap_rows) from public, anon;
+grant execute on function public.recap_row_json(public.recap_rows) to authenticated;
 revoke all on function public.recap_push(text, timestamptz, jsonb) from public, anon;
 revoke all on function public.recap_pull(bigint, integer) from public, anon;
 grant execute on function public.recap_push(text, timestamptz, jsonb) to authenticated;

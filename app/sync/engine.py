@@ -1,0 +1,275 @@
+"""One sync round: push the outbox in batches, then pull and apply what changed.
+
+The server decides conflicts (see ``migrations/supabase``); this side keeps whatever lost in
+``row_history`` so nothing is lost, and never holds a write transaction across a network
+call: each batch is read in one short transaction, sent, and its answer written in another.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.store.db import Database
+from app.store.models import Meeting, Segment, SyncedMixin, utcnow
+from app.store.sync_models import ParkedRow, RowHistory, SyncedRow, SyncState
+from app.store.tracking import remote_apply
+from app.sync import outbox
+from app.sync.errors import ServerRejected
+from app.sync.outbox import Mutation
+from app.sync.payload import KINDS, apply, meeting_id_of, same_content, serialize, to_json
+
+log = logging.getLogger(__name__)
+
+
+class Rpc(Protocol):
+    """What the engine needs from the server connection (``app.sync.client``)."""
+
+    def user_id(self) -> str: ...
+
+    def call(self, fn: str, params: dict[str, Any]) -> Any: ...
+
+
+@dataclass
+class RoundReport:
+    pushed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    applied: int = 0
+    kept_in_history: int = 0
+    pending: int = 0
+    seconds: float = 0.0
+
+
+class SyncEngine:
+    def __init__(self, db: Database, rpc: Rpc, device_id: str, batch_size: int = 200,
+                 page_size: int = 500, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.rpc = rpc
+        self.device_id = device_id
+        self.batch_size = batch_size
+        self.page_size = page_size
+        self.clock = clock
+
+    # --- status -----------------------------------------------------------------------
+
+    def pending_count(self) -> int:
+        with self.db.session() as session:
+            return outbox.pending_count(session)
+
+    def state(self) -> SyncState:
+        with self.db.session() as session:
+            return _state(session)
+
+    def record_error(self, message: str) -> None:
+        with self.db.session() as session:
+            _state(session).last_error = message
+
+    # --- the round --------------------------------------------------------------------
+
+    def run_round(self) -> RoundReport:
+        started = time.monotonic()
+        report = RoundReport()
+        user = self.rpc.user_id()
+        self._adopt_user(user)
+        self._push_all(report)
+        self._pull_all(report)
+        with self.db.session() as session:
+            state = _state(session)
+            state.last_synced_at = self.clock()
+            state.last_error = ""
+            report.pending = outbox.pending_count(session)
+        report.seconds = time.monotonic() - started
+        log.info("sync round: %s", report)
+        return report
+
+    def _adopt_user(self, user: str) -> None:
+        """Another account than last time: start over (push everything, pull from zero)."""
+        with self.db.session() as session:
+            state = _state(session)
+            if state.user_id == user:
+                return
+            if state.user_id:
+                log.warning("sync account changed; resyncing everything with the new one")
+                session.execute(SyncedRow.__table__.delete())
+                session.execute(ParkedRow.__table__.delete())
+                for model in (*KINDS.values(), Segment):
+                    session.execute(model.__table__.update().values(synced_at=None))  # type: ignore[attr-defined]
+            state.user_id = user
+            state.cursor = 0
+
+    def _push_all(self, report: RoundReport) -> None:
+        with self.db.session() as session:
+            budget = outbox.pending_count(session) // self.batch_size + 3
+        for _ in range(budget):  # rows edited while in flight come back; never loop forever
+            with self.db.session() as session:
+                batch = outbox.collect(session, self.batch_size)
+            if not batch:
+                return
+            answer = self.rpc.call("recap_push", {
+                "p_device": self.device_id,
+                "p_client_now": to_json(self.clock()),
+                "p_mutations": [m.wire() for m in batch],
+            })
+            results = (answer or {}).get("results") or []
+            if len(results) != len(batch):
+                raise ServerRejected("the push answer does not match the batch")
+            self._settle(batch, results, report)
+
+    def _settle(self, batch: list[Mutation], results: list[dict[str, Any]],
+                report: RoundReport) -> None:
+        now = self.clock()
+        acked: list[tuple[Mutation, int]] = []
+        lost: list[tuple[Mutation, dict[str, Any]]] = []
+        after: list[dict[str, Any]] = []
+        for mutation, result in zip(batch, results, strict=True):
+            report.pushed += 1
+            row = result["row"]
+            if result["accepted"]:
+                report.accepted += 1
+                acked.append((mutation, int(result["version"])))
+                if int(row["version"]) > int(result["version"]) and not mutation.forget:
+                    after.append(row)  # replayed answer: the row moved on since
+            else:
+                report.rejected += 1
+                lost.append((mutation, row))
+        with self.db.session() as session, remote_apply(session):
+            outbox.mark_acknowledged(session, acked, now)
+            for mutation, row in lost:
+                report.kept_in_history += self._lose(session, mutation, row, now)
+            if after:
+                self._apply_rows(session, after, report)
+
+    def _lose(self, session: Session, mutation: Mutation, winner: dict[str, Any],
+              now: datetime) -> int:
+        """Our edit lost: keep it in history, and take the winner unless edited meanwhile."""
+        kept = 0
+        if not (mutation.deleted == winner["deleted"] and mutation.data == winner["data"]):
+            session.add(RowHistory(
+                kind=mutation.kind, row_id=mutation.id, reason="lost",
+                version=mutation.local_version, device_id=self.device_id,
+                deleted=mutation.deleted, data=mutation.data,
+                winner_device_id=winner["device_id"]))
+            kept = 1
+        model = KINDS[mutation.kind]
+        obj = session.get(model, mutation.id)
+        unchanged = obj is not None and obj.version == mutation.local_version and all(
+            session.get(Segment, sid) is not None and session.get(Segment, sid).version == v  # type: ignore[union-attr]
+            for sid, v in mutation.segment_versions.items())
+        if unchanged:
+            apply(session, mutation.kind, obj, winner, now)
+            outbox.set_bases(session, [{"b_kind": mutation.kind, "b_id": mutation.id,
+                                        "b_v": int(winner["version"])}])
+        return kept
+
+    def _pull_all(self, report: RoundReport) -> None:
+        while True:
+            with self.db.session() as session:
+                cursor = _state(session).cursor
+            page = self.rpc.call("recap_pull", {"p_after": cursor, "p_limit": self.page_size})
+            rows: list[dict[str, Any]] = (page or {}).get("rows") or []
+            if not rows:
+                return
+            report.pulled += len(rows)
+            with self.db.session() as session, remote_apply(session):
+                self._apply_rows(session, rows, report)
+                _state(session).cursor = max(int(r["seq"]) for r in rows)
+            if len(rows) < self.page_size:
+                return
+
+    def _apply_rows(self, session: Session, rows: list[dict[str, Any]],
+                    report: RoundReport) -> None:
+        now = self.clock()
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_kind.setdefault(row["kind"], []).append(row)
+        bases: list[dict[str, Any]] = []
+        for kind in ("meeting", "email_draft", "action_item"):
+            batch = by_kind.get(kind, [])
+            if not batch:
+                continue
+            locals_ = _load(session, kind, [r["id"] for r in batch])
+            known = outbox._bases(session, kind, [r["id"] for r in batch])
+            for row in batch:
+                if self._apply_one(session, kind, locals_.get(row["id"]),
+                                   known.get(row["id"], 0), row, now, report):
+                    bases.append({"b_kind": kind, "b_id": row["id"], "b_v": int(row["version"])})
+        outbox.set_bases(session, bases)
+        session.flush()
+        self._unpark(session, report, now)
+
+    def _apply_one(self, session: Session, kind: str, obj: SyncedMixin | None, base: int,
+                   row: dict[str, Any], now: datetime, report: RoundReport) -> bool:
+        if int(row["version"]) <= base:
+            return False  # ours, or older than what we have
+        meeting_id = meeting_id_of(kind, row)
+        owner = session.get(Meeting, meeting_id) if meeting_id is not None else obj
+        if meeting_id is not None and owner is None:
+            session.merge(ParkedRow(row_id=row["id"], kind=kind, meeting_id=meeting_id,
+                                    payload=row))
+            return False  # its meeting has not arrived yet
+        if isinstance(owner, Meeting) and owner.local_only:
+            return False  # kept on this device only: the local copy stays as it is
+        if obj is not None:
+            if _pending(session, obj):
+                return False  # our next push carries the local edit; the server decides
+            if _overridden(base, row) and not same_content(kind, obj, row):
+                deleted = obj.deleted_at is not None
+                session.add(RowHistory(
+                    kind=kind, row_id=obj.id,
+                    reason="resurrected" if deleted and not row["deleted"] else "overridden",
+                    version=obj.version, device_id=obj.device_id, deleted=deleted,
+                    data=serialize(kind, obj), winner_device_id=row["device_id"]))
+                report.kept_in_history += 1
+        apply(session, kind, obj, row, now)
+        report.applied += 1
+        return True
+
+    def _unpark(self, session: Session, report: RoundReport, now: datetime) -> None:
+        parked = list(session.scalars(
+            select(ParkedRow).join(Meeting, Meeting.id == ParkedRow.meeting_id)))
+        if not parked:
+            return
+        rows = [p.payload for p in parked]
+        for p in parked:
+            session.delete(p)
+        session.flush()
+        self._apply_rows(session, rows, report)
+
+
+def _state(session: Session) -> SyncState:
+    state = session.get(SyncState, 1)
+    if state is None:
+        state = SyncState(id=1, user_id="", cursor=0, last_error="")
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _load(session: Session, kind: str, ids: list[str]) -> dict[str, SyncedMixin]:
+    model = KINDS[kind]
+    query = select(model).where(model.id.in_(ids))
+    if model is Meeting:
+        query = query.options(selectinload(Meeting.segments))
+    return {obj.id: obj for obj in session.scalars(query)}
+
+
+def _pending(session: Session, obj: SyncedMixin) -> bool:
+    if obj.synced_at is None:
+        return True
+    if isinstance(obj, Meeting):
+        return any(seg.synced_at is None for seg in obj.segments)
+    return False
+
+
+def _overridden(base: int, row: dict[str, Any]) -> bool:
+    """Was the version we hold replaced by a write that had not seen it?"""
+    return any(lo <= base < hi for lo, hi in row.get("overridden") or [])

@@ -1,0 +1,59 @@
+"""What can go wrong while syncing, each as one human line plus a fix.
+
+``transient`` tells the worker whether trying again later can help (network down, server
+busy) or whether the user must act first (not signed in, wrong password, privacy mode).
+"""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    transient = False
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+class SyncNotConfigured(SyncError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Sync is not set up.",
+            "Put your Supabase project URL and anon key in settings (sync.supabase_url, "
+            "sync.supabase_anon_key), then run `recap sync --sign-in`.",
+        )
+
+
+class SyncBlocked(SyncError):
+    def __init__(self) -> None:
+        super().__init__("Privacy mode is on, so nothing is synced.",
+                         "Turn privacy mode off in settings to sync.")
+
+
+class NotSignedIn(SyncError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "You are not signed in to sync" + (f" ({detail})." if detail else "."),
+            "Run `recap sync --sign-in` (or sign in from Settings → Sync).",
+        )
+
+
+class ServerUnreachable(SyncError):
+    transient = True
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(
+            "The sync server could not be reached" + (f" ({detail})." if detail else "."),
+            "Your notes are safe on this device; sync retries by itself when the network is "
+            "back.",
+        )
+
+
+class ServerRejected(SyncError):
+    """The server answered with an error it will give again (wrong schema, permissions)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The sync server refused the request: {detail}.",
+            "Check that the SQL in migrations/supabase/ is applied to your project.",
+        )
