@@ -45,6 +45,10 @@ def format_clock(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+def format_duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else format_clock(seconds)
+
+
 def meter_line(reading: LevelReading, width: int = 30) -> str:
     """One line: elapsed time, a bar for the RMS level, a tick for the peak."""
     def cells(dbfs: float) -> int:
@@ -135,10 +139,11 @@ def record(ctx: CliContext, device: int | None, duration: float | None,
     stream.flush()
     deadline = time.monotonic() + duration if duration is not None else None
     try:
-        while not recorder.wait(0.1):
-            meter.draw()
-            if deadline is not None and time.monotonic() >= deadline:
+        while True:
+            left = deadline - time.monotonic() if deadline is not None else 0.1
+            if left <= 0 or recorder.wait(min(0.1, left)):
                 break
+            meter.draw()
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a person says "stop"; the file is finalised below
     result = recorder.stop()
@@ -157,7 +162,7 @@ def cmd_record(args: argparse.Namespace, ctx: CliContext) -> int:
     if result.frames == 0:
         ctx.error("Nothing was recorded.", "Check the microphone with `recap devices`.")
         return EXIT_FAILED
-    ctx.out(f"Saved {format_clock(result.duration_s)} of audio to {result.path}")
+    ctx.out(f"Saved {format_duration(result.duration_s)} of audio to {result.path}")
     if result.overflows:
         ctx.out(f"  ({result.overflows} short gap(s): the computer was too busy to keep up)")
     code = hand_over(ctx, result.path, args.title or result.title, quiet=args.quiet,
@@ -180,7 +185,7 @@ def hand_over(ctx: CliContext, path: Path, title: str, *, quiet: bool,
 
 def _describe(c: RecoveryCandidate) -> str:
     started = f"{c.started_at:%Y-%m-%d %H:%M}" if c.started_at else "unknown start"
-    return f"{c.id}  {started}  {format_clock(c.duration_s)}  {c.device}"
+    return f"{c.id}  {started}  {format_duration(c.duration_s)}  {c.device}"
 
 
 def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -217,9 +222,10 @@ def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.out(f"{c.id} holds no audio; delete it with `recap recover --discard {c.id}`.")
             continue
         if interactive:
-            answer = input(f"Process {c.id} ({format_clock(c.duration_s)})? [y/N] ")
+            answer = input(f"Process {c.id} ({format_duration(c.duration_s)})? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 continue
-        code = max(code, hand_over(ctx, c.path, c.title, quiet=True, record_only=False))
+        code = max(code, hand_over(ctx, c.path, c.title, quiet=True,
+                                   record_only=ctx.container.settings.recording.record_only))
         mark_handled(c)
     return code

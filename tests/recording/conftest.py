@@ -8,6 +8,7 @@ own code runs unchanged.
 from __future__ import annotations
 
 import threading
+import time
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class FakeInputStream:
     def _run(self) -> None:
         fed, block_index = 0, 0
         block = self.hub.block_frames
+        rate = float(self.kwargs["samplerate"])
+        began = time.monotonic()
         while not self._halt.is_set():
             if self.hub.unplug_after_blocks is not None and \
                     block_index >= self.hub.unplug_after_blocks:
@@ -80,7 +83,8 @@ class FakeInputStream:
             fed += block
             block_index += 1
             self.hub.fed_frames = fed
-            self._halt.wait(0.005)
+            # Paced like a sound card: the next block is due when its audio would be.
+            self._halt.wait(max(0.0, began + fed / rate - time.monotonic()))
 
     def stop(self) -> None:
         self._halt.set()
