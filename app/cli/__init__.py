@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "app.cli.models_cmd",
     "app.cli.doctor_cmd",
     "app.cli.record_cmd",
+    "app.cli.sync_cmd",
 ]
 
 

@@ -128,6 +128,11 @@ class SupabaseRpc:
         return self._user is not None or bool(secrets.get_secret(self._secret_name()))
 
     def sign_out(self) -> None:
+        if self._user is None and self.signed_in():
+            try:  # a session is needed to revoke the refresh token on the server
+                self.refresh()
+            except SyncError as exc:
+                log.info("could not reach the server to sign out there: %s", exc)
         if self._client is not None and self._user is not None:
             try:
                 self._client.auth.sign_out({"scope": "local"})

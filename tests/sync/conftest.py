@@ -1,5 +1,6 @@
 """Fixtures for the sync tests: a throwaway PostgreSQL database carrying our Supabase SQL, a
-stand-in Supabase server in front of it, and users (the in-memory keychain is the top conftest's)."""
+stand-in Supabase server in front of it, and users. (The in-memory keychain comes from the
+top-level conftest.)"""
 
 from __future__ import annotations
 

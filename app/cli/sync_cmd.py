@@ -1,0 +1,142 @@
+"""`recap sync`: one sync round now; `--status` shows where sync stands; sign in and out."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.cli.context import CliContext
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("sync", help="sync notes with your Supabase project",
+                       description="Run one sync round with your Supabase project.")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--status", action="store_true", help="show sync state, do not sync")
+    group.add_argument("--sign-in", action="store_true", help="sign in (asks the password)")
+    group.add_argument("--sign-out", action="store_true", help="sign out and forget the token")
+    p.add_argument("--email", help="account email for --sign-in (default: from settings)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input (for scripts)")
+    p.set_defaults(func=cmd_sync)
+
+
+def cmd_sync(args: argparse.Namespace, ctx: CliContext) -> int:
+    if args.status:
+        return _status(ctx)
+    if args.sign_in:
+        return _sign_in(args, ctx)
+    if args.sign_out:
+        return _sign_out(ctx)
+    return _round(ctx)
+
+
+def _round(ctx: CliContext) -> int:
+    from app.sync.errors import SyncNotConfigured
+    from app.sync.service import build_engine, build_rpc
+
+    container = ctx.container
+    if not container.settings.sync.enabled:
+        raise SyncNotConfigured()
+    rpc = build_rpc(container)
+    engine = build_engine(container, rpc)
+    try:
+        report = engine.run_round()
+    except Exception as exc:
+        engine.record_error(str(exc))
+        raise
+    finally:
+        rpc.close()
+    if ctx.json_output:
+        ctx.emit_json(report.__dict__)
+    else:
+        ctx.out(f"Synced: sent {report.pushed}, received {report.applied}, "
+                f"{report.pending} still waiting"
+                + (f", {report.kept_in_history} conflicting versions kept in history"
+                   if report.kept_in_history else "") + f" ({report.seconds:.1f} s).")
+    return 0
+
+
+def _status(ctx: CliContext) -> int:
+    from app.sync.engine import SyncEngine
+
+    container = ctx.container
+    settings = container.settings
+    engine = SyncEngine(container.db, rpc=None, device_id=settings.device_id)  # type: ignore[arg-type]
+    state = engine.state()
+    info: dict[str, Any] = {
+        "enabled": settings.sync.enabled and not settings.privacy_mode,
+        "privacy_mode": settings.privacy_mode,
+        "project_url": settings.sync.supabase_url,
+        "email": settings.sync.email,
+        "signed_in": _signed_in(container),
+        "last_synced_at": state.last_synced_at,
+        "pending": engine.pending_count(),
+        "last_error": state.last_error,
+    }
+    if ctx.json_output:
+        ctx.emit_json(info)
+        return 0
+    if settings.privacy_mode:
+        ctx.out("Sync: off (privacy mode is on)")
+    elif not settings.sync.enabled:
+        ctx.out("Sync: not set up (see README: Sync between devices)")
+    else:
+        who = settings.sync.email or "?"
+        ctx.out(f"Sync: on, {settings.sync.supabase_url} as {who}"
+                + ("" if info["signed_in"] else " (not signed in: recap sync --sign-in)"))
+    last = state.last_synced_at
+    ctx.out(f"Last synced: {last.astimezone().strftime('%Y-%m-%d %H:%M:%S') if last else 'never'}")
+    ctx.out(f"Waiting to sync: {info['pending']}")
+    if state.last_error:
+        ctx.out(f"Last error: {state.last_error}")
+    return 0
+
+
+def _signed_in(container: Any) -> bool:
+    sync = container.settings.sync
+    if not sync.supabase_url or not sync.supabase_anon_key:
+        return False
+    from app.sync.client import SupabaseRpc
+
+    return SupabaseRpc(sync.supabase_url, sync.supabase_anon_key, sync.email).signed_in()
+
+
+def _sign_in(args: argparse.Namespace, ctx: CliContext) -> int:
+    from app.sync.service import build_rpc
+
+    container = ctx.container
+    email = args.email or container.settings.sync.email
+    if not email:
+        email = input("Email: ").strip()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {email}: ")
+    rpc = build_rpc(container)
+    try:
+        rpc.sign_in(email, password)
+    finally:
+        rpc.close()
+    container.settings.sync.email = email
+    container.settings.sync.enabled = True
+    container.save_settings()
+    ctx.out(f"Signed in as {email}. Run `recap sync` to sync now.")
+    return 0
+
+
+def _sign_out(ctx: CliContext) -> int:
+    from app.sync.client import SupabaseRpc
+
+    sync = ctx.container.settings.sync
+    if sync.supabase_url and sync.supabase_anon_key:
+        rpc = SupabaseRpc(sync.supabase_url, sync.supabase_anon_key, sync.email)
+        rpc.sign_out()
+        rpc.close()
+    ctx.container.settings.sync.enabled = False
+    ctx.container.save_settings()
+    ctx.out("Signed out. Notes stay on this device; nothing more is sent.")
+    return 0

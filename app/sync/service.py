@@ -1,0 +1,36 @@
+"""Builds the sync pieces from the container's settings (used by the CLI and the GUI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from app.net import NetworkGate
+from app.sync.client import SupabaseRpc
+from app.sync.engine import SyncEngine
+from app.sync.errors import SyncBlocked
+from app.sync.worker import SyncStatus, SyncWorker
+
+if TYPE_CHECKING:
+    from app.container import Container
+
+
+def build_rpc(container: Container) -> SupabaseRpc:
+    settings = container.settings
+    if settings.privacy_mode:
+        raise SyncBlocked()
+    gate = NetworkGate(lambda: container.settings.privacy_mode)
+    return SupabaseRpc(settings.sync.supabase_url, settings.sync.supabase_anon_key,
+                       settings.sync.email, gate=gate)
+
+
+def build_engine(container: Container, rpc: SupabaseRpc | None = None) -> SyncEngine:
+    return SyncEngine(container.db, rpc or build_rpc(container), container.settings.device_id)
+
+
+def build_worker(container: Container,
+                 on_status: Callable[[SyncStatus], None] | None = None) -> SyncWorker:
+    rpc = build_rpc(container)
+    return SyncWorker(build_engine(container, rpc),
+                      interval_s=container.settings.sync.interval_s,
+                      on_status=on_status, probe=rpc.probe)
