@@ -62,3 +62,29 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Converted Whisper models, made once per test session and shared by the tests."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def whisper_tiny_q8(shared_models_dir: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built-in tiny.en-q8_0 model, converted once for the whole test session."""
+    from app.transcribe.model_store import ModelStore
+
+    store = ModelStore(shared_models_dir, tmp_path_factory.mktemp("cache"))
+    return store.ensure_embedded("tiny.en-q8_0")
+
+
+@pytest.fixture
+def seeded_models(recap_home: Path, whisper_tiny_q8: Path) -> Path:
+    """This test's model folder, holding the session's converted model (hard links: instant)."""
+    models = recap_home / "data" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for src in whisper_tiny_q8.parent.iterdir():
+        if src.is_file():
+            try:
+                os.link(src, models / src.name)
+            except OSError:
+                import shutil
+
+                shutil.copy2(src, models / src.name)
+    return models
