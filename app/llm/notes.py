@@ -155,9 +155,10 @@ def merge_texts(lists: Sequence[Sequence[str]]) -> list[str]:
     return merged
 
 
-def summary_notes(parts: Sequence[ChunkNotes], max_chars: int) -> str:
-    """The per-chunk notes as the summary's input, trimmed evenly to fit the context."""
-    blocks: list[list[str]] = []
+def summary_notes(parts: Sequence[ChunkNotes], tasks: Sequence[NoteItem],
+                  max_chars: int) -> str:
+    """Per-part key points and decisions, then the merged tasks, trimmed to fit the context."""
+    blocks: list[str] = []
     for part in parts:
         if part.failure:
             continue
@@ -165,17 +166,18 @@ def summary_notes(parts: Sequence[ChunkNotes], max_chars: int) -> str:
                  f"{format_clock(part.chunk.end_ms)}):"]
         lines += [f"- {p}" for p in part.key_points]
         lines += [f"- Decided: {d}" for d in part.decisions]
-        lines += [f"- Task: {i.text}" + (f" ({i.owner})" if i.owner else "")
-                  for i in part.items if i.grounded]
-        blocks.append(lines)
-    per_block = max(2, max_chars // max(1, len(blocks)))
-    return "\n".join("\n".join(block)[:per_block] for block in blocks)
+        blocks.append("\n".join(lines))
+    task_lines = "\n".join(f"- Task: {i.text}" + (f" ({i.owner})" if i.owner else "")
+                           for i in tasks if i.grounded)
+    room = max(0, max_chars - len(task_lines))
+    per_block = max(2, room // max(1, len(blocks)))
+    return "\n".join([block[:per_block] for block in blocks] + [task_lines]).strip()
 
 
 def summarise(ctx: CallContext, title: str, parts: Sequence[ChunkNotes],
-              num_ctx: int) -> Answer[MeetingSummary]:
+              tasks: Sequence[NoteItem], num_ctx: int) -> Answer[MeetingSummary]:
     budget_chars = (num_ctx - _ANSWER_TOKENS - _PROMPT_OVERHEAD_TOKENS) * 4
     prompt = Prompt(prompts.SUMMARY_SYSTEM, prompts.SUMMARY_SYSTEM_STRICT,
-                    prompts.summary_user(summary_notes(parts, budget_chars), title),
+                    prompts.summary_user(summary_notes(parts, tasks, budget_chars), title),
                     prompts.SUMMARY_VERSION, 600)
     return call_structured(ctx, Task.SUMMARISE, prompt, MeetingSummary)

@@ -62,11 +62,22 @@ class OllamaBackend:
         self.num_ctx = num_ctx
         self.timeout_s = timeout_s
         self.gate = gate
+        self._clients: dict[float, ollama.Client] = {}
 
     def _client(self, timeout_s: float) -> ollama.Client:
+        """A client for this backend's host; the gate is asked before every use."""
         self.gate.check(self.host, "the Ollama engine")
-        return ollama.Client(host=self.host,
-                             timeout=httpx.Timeout(timeout_s, connect=_CONNECT_TIMEOUT_S))
+        client = self._clients.get(timeout_s)
+        if client is None:  # building an httpx client costs ~0.1 s: keep one per timeout
+            client = ollama.Client(host=self.host,
+                                   timeout=httpx.Timeout(timeout_s, connect=_CONNECT_TIMEOUT_S))
+            self._clients[timeout_s] = client
+        return client
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
 
     def _down(self) -> BackendUnavailable:
         return BackendUnavailable(f"Ollama is not running at {self.host}.",
@@ -78,8 +89,7 @@ class OllamaBackend:
 
     def availability(self) -> Availability:
         try:
-            with self._client(_PROBE_TIMEOUT_S) as client:
-                listing = client.list()
+            listing = self._client(_PROBE_TIMEOUT_S).list()
         except PrivacyBlocked as exc:
             return Availability(False, str(exc), exc.fix)
         except (ConnectionError, httpx.HTTPError, ollama.ResponseError) as exc:
@@ -102,16 +112,18 @@ class OllamaBackend:
         parts: list[str] = []
         last: ollama.ChatResponse | None = None
         try:
-            with self._client(self.timeout_s) as client:
-                stream = client.chat(model=self.model, messages=messages, stream=True,
-                                     format=request.schema, options=options, keep_alive="10m")
-                for part in stream:
-                    if cancel is not None and cancel.is_set():
-                        raise CallCancelled("Cancelled.")
-                    if time.monotonic() > deadline:
-                        raise LLMError(self._slow_message(), retryable=True)
-                    parts.append(part.message.content or "")
-                    last = part
+            stream = self._client(self.timeout_s).chat(
+                model=self.model, messages=messages, stream=True, format=request.schema,
+                options=options, keep_alive="10m")
+            for part in stream:
+                if cancel is not None and cancel.is_set():
+                    stream.close()  # drops the connection: Ollama stops generating
+                    raise CallCancelled("Cancelled.")
+                if time.monotonic() > deadline:
+                    stream.close()
+                    raise LLMError(self._slow_message(), retryable=True)
+                parts.append(part.message.content or "")
+                last = part
         except PrivacyBlocked as exc:
             raise BackendUnavailable(str(exc), fix=exc.fix) from None
         except ollama.ResponseError as exc:
@@ -143,13 +155,12 @@ class OllamaBackend:
         """Download the model into Ollama, reporting progress events as they come."""
         try:
             # Pull reads can pause for a long time between layers; only connecting is bounded.
-            with self._client(3600.0) as client:
-                for event in client.pull(self.model, stream=True):
-                    if cancel is not None and cancel.is_set():
-                        raise CallCancelled("Download cancelled.")
-                    if progress is not None:
-                        progress(PullProgress(event.status or "", event.completed or 0,
-                                              event.total or 0))
+            for event in self._client(3600.0).pull(self.model, stream=True):
+                if cancel is not None and cancel.is_set():
+                    raise CallCancelled("Download cancelled.")
+                if progress is not None:
+                    progress(PullProgress(event.status or "", event.completed or 0,
+                                          event.total or 0))
         except PrivacyBlocked as exc:
             raise BackendUnavailable(str(exc), fix=exc.fix) from None
         except (ConnectionError, httpx.ConnectError):

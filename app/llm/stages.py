@@ -17,7 +17,15 @@ from app.llm.backend import BackendUnavailable, CallCancelled, LLMBackend
 from app.llm.chain import NeedsAttention
 from app.llm.chunking import Line
 from app.llm.email import ItemLine, compose_body, write_email
-from app.llm.notes import ChunkNotes, extract_all, merge_items, merge_texts, split, summarise
+from app.llm.notes import (
+    ChunkNotes,
+    NoteItem,
+    extract_all,
+    merge_items,
+    merge_texts,
+    split,
+    summarise,
+)
 from app.llm.services import LLMServices, services_for
 from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, utcnow
@@ -40,6 +48,12 @@ def _waiting(services: LLMServices) -> tuple[LLMBackend | None, StageResult | No
     return None, StageResult(Outcome.WAITING, message, fix)
 
 
+def _release(backend: LLMBackend | None) -> None:
+    close = getattr(backend, "close", None)  # engines holding connections or a loaded model
+    if callable(close):
+        close()
+
+
 def _wait_result(exc: BackendUnavailable) -> StageResult:
     return StageResult(Outcome.WAITING, str(exc), exc.fix)
 
@@ -53,6 +67,13 @@ class NotesStage:
         local, wait = _waiting(services)
         if wait is not None:
             return wait
+        try:
+            return self._run(ctx, services, local)
+        finally:
+            _release(local)
+
+    def _run(self, ctx: StageContext, services: LLMServices,
+             local: LLMBackend | None) -> StageResult:
         with ctx.container.db.session() as session:
             meeting = session.get_one(Meeting, ctx.meeting_id)
             title, meeting_day = meeting.title, meeting.occurred_at.date()
@@ -71,9 +92,10 @@ class NotesStage:
             summary_text, problems = "", [f"part {p.chunk.index + 1}: {p.failure}"
                                           for p in parts if p.failure]
             summary_model = ""
+            tasks = merge_items([i for p in parts for i in p.items])
             if readable:
                 try:
-                    answer = summarise(call, title, readable, num_ctx)
+                    answer = summarise(call, title, readable, tasks, num_ctx)
                     summary_text, summary_model = answer.value.summary.strip(), answer.model_label
                 except NeedsAttention as exc:
                     problems.append(f"summary: {exc.reason}")
@@ -83,10 +105,11 @@ class NotesStage:
             raise StageCancelled() from None
         if not readable:
             return StageResult(Outcome.NEEDS_ATTENTION,
-                               "No part of the meeting could be turned into notes.",
+                               "No notes could be written: " + parts[0].failure,
                                "Try a larger local model, or allow the cloud fallback.",
                                {"problems": problems})
-        detail = _store_notes(ctx.container, ctx.meeting_id, parts, summary_text, summary_model)
+        detail = _store_notes(ctx.container, ctx.meeting_id, parts, tasks, summary_text,
+                              summary_model)
         ctx.progress(1.0)
         if problems:
             return StageResult(Outcome.NEEDS_ATTENTION,
@@ -97,8 +120,7 @@ class NotesStage:
 
 
 def _store_notes(container: Container, meeting_id: str, parts: list[ChunkNotes],
-                 summary: str, summary_model: str) -> dict[str, Any]:
-    items = merge_items([i for p in parts for i in p.items])
+                 items: list[NoteItem], summary: str, summary_model: str) -> dict[str, Any]:
     decisions = merge_texts([p.decisions for p in parts])
     models = sorted({p.model for p in parts if p.model} | ({summary_model} - {""}))
     with container.db.session() as session:
@@ -152,6 +174,8 @@ class DraftStage:
             raise StageCancelled() from None
         except NeedsAttention as exc:
             return StageResult(Outcome.NEEDS_ATTENTION, f"No email draft: {exc.reason}", exc.fix)
+        finally:
+            _release(local)
         body = compose_body(answer.value.opening, decisions, items, answer.value.closing)
         _store_draft(ctx.container, ctx.meeting_id, answer.value.subject.strip(), body,
                      answer.model_label)
