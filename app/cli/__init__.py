@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "app.cli.doctor_cmd",
     "app.cli.record_cmd",
     "app.cli.sync_cmd",
+    "app.cli.llm_cmds",
 ]
 
 

@@ -26,6 +26,7 @@ from app.llm.notes import (
     split,
     summarise,
 )
+from app.llm.ollama_backend import OllamaBackend
 from app.llm.services import LLMServices, services_for
 from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, utcnow
@@ -49,9 +50,9 @@ def _waiting(services: LLMServices) -> tuple[LLMBackend | None, StageResult | No
 
 
 def _release(backend: LLMBackend | None) -> None:
-    close = getattr(backend, "close", None)  # engines holding connections or a loaded model
-    if callable(close):
-        close()
+    # Only our HTTP engine's connections are per-stage; a built-in engine keeps its model loaded.
+    if isinstance(backend, OllamaBackend):
+        backend.close()
 
 
 def _wait_result(exc: BackendUnavailable) -> StageResult:
