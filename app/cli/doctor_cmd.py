@@ -49,12 +49,16 @@ def _decoder(ctx: CliContext) -> Check:
 
 
 def _local_ai(ctx: CliContext) -> Check:
-    try:
-        from app.llm.services import describe_local_ai
-    except ImportError:
-        return Check("Local AI", False, "not installed in this build", required=False)
-    ok, detail, fix = describe_local_ai(ctx.container)
-    return Check("Local AI", ok, detail, fix, required=False)
+    from app.llm.services import services_for
+
+    backend, tried = services_for(ctx.container).pick_local()
+    if backend is not None:
+        return Check("Local AI", True, f"{backend.name} with {backend.model}")
+    first = tried[0] if tried else None
+    return Check("Local AI", False,
+                 (first.reason if first else "no local model found")
+                 + "; action items and summaries will wait until one is available",
+                 first.fix if first else "", required=False)
 
 
 def _keyring(ctx: CliContext) -> Check:

@@ -71,7 +71,8 @@ def cmd_download(args: argparse.Namespace, ctx: CliContext) -> int:
         bar.update(f"Downloading {args.name}", done / total if total else 0.0)
 
     try:
-        path = ctx.container.model_store.download(args.name, progress=progress, cancel=cancel)
+        path = ctx.container.model_store.download(args.name, progress=progress,
+                                                   cancel=cancel.is_set)
     except KeyboardInterrupt:
         cancel.set()
         raise

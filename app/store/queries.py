@@ -15,7 +15,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.store.db import Database
-from app.store.models import ActionItem, EmailDraft, Job, LLMCall, Meeting, Segment, utcnow
+from app.store.models import (
+    ActionItem,
+    EmailDraft,
+    Job,
+    LLMCall,
+    Meeting,
+    Segment,
+    SyncedMixin,
+    utcnow,
+)
 from app.store.tracking import soft_delete
 
 
@@ -115,6 +124,14 @@ def _live_meeting(s: Session, meeting_id: str) -> Meeting:
     return meeting
 
 
+def _children(s: Session, meeting_id: str) -> list[SyncedMixin]:
+    rows: list[SyncedMixin] = []
+    rows += s.scalars(select(Segment).where(Segment.meeting_id == meeting_id))
+    rows += s.scalars(select(ActionItem).where(ActionItem.meeting_id == meeting_id))
+    rows += s.scalars(select(EmailDraft).where(EmailDraft.meeting_id == meeting_id))
+    return rows
+
+
 def resolve_id(db: Database, meeting_id: str) -> str:
     with db.session() as s:
         return _live_meeting(s, meeting_id).id
@@ -169,9 +186,8 @@ def delete_meeting(db: Database, meeting_id: str) -> str:
     with db.session() as s:
         m = _live_meeting(s, meeting_id)
         when = utcnow()  # one stamp for all, so undo brings back exactly these rows
-        for model in (Segment, ActionItem, EmailDraft):
-            for row in s.scalars(select(model).where(model.meeting_id == m.id,  # type: ignore[attr-defined]
-                                                     model.deleted_at.is_(None))):
+        for row in _children(s, m.id):
+            if row.deleted_at is None:
                 soft_delete(row, when)
         soft_delete(m, when)
         return m.id
@@ -183,10 +199,8 @@ def restore_meeting(db: Database, meeting_id: str) -> None:
         m = s.get(Meeting, meeting_id)
         if m is None or m.deleted_at is None:
             return
-        when = m.deleted_at
-        for model in (Segment, ActionItem, EmailDraft):
-            for row in s.scalars(select(model).where(model.meeting_id == m.id,  # type: ignore[attr-defined]
-                                                     model.deleted_at == when)):
+        for row in _children(s, m.id):
+            if row.deleted_at == m.deleted_at:
                 row.deleted_at = None
         m.deleted_at = None
 
