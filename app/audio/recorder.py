@@ -35,6 +35,7 @@ from app.audio.wavfile import DISK_FULL_ERRNOS, WavAppender, WavFormat
 log = logging.getLogger(__name__)
 
 SILENCE_DBFS = -120.0
+NO_SIGNAL_AFTER_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class LevelReading:
     rms_dbfs: float
     peak_dbfs: float
     overflows: int
+    # Only exact zeros so far: typically a muted input or an OS that withholds microphone
+    # access (macOS delivers silence instead of an error).
+    no_signal: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class Recorder:
         self._result: RecordingResult | None = None
         self._started_at = datetime.now().astimezone()
         self.overflows = 0
+        self._heard_signal = False
 
     # -- public -----------------------------------------------------------------------------
     @property
@@ -166,7 +171,8 @@ class Recorder:
             raise RuntimeError("the recorder was not started")
         self._stop_source()
         self._queue.put(_STOP)
-        self._writer.join()
+        if threading.current_thread() is not self._writer:  # e.g. stop() from on_error
+            self._writer.join()
         assert self._result is not None
         return self._result
 
@@ -241,8 +247,16 @@ class Recorder:
 
     def _report_level(self, meter: _LevelAccumulator) -> None:
         rms, peak = meter.take()
-        if self.on_level is not None:
-            self.on_level(LevelReading(self.elapsed_s, rms, peak, self.overflows))
+        self._heard_signal = self._heard_signal or peak > SILENCE_DBFS
+        elapsed = self.elapsed_s
+        if self.on_level is None:
+            return
+        reading = LevelReading(elapsed, rms, peak, self.overflows,
+                               no_signal=not self._heard_signal and elapsed >= NO_SIGNAL_AFTER_S)
+        try:
+            self.on_level(reading)
+        except Exception:  # a broken meter must not end the recording
+            log.exception("level callback failed")
 
     def _finish(self, error: RecordingError | None) -> None:
         self._stop_source()
@@ -289,7 +303,10 @@ class Recorder:
                  self.overflows)
         self._done.set()
         if error is not None and self.on_error is not None:
-            self.on_error(error)
+            try:
+                self.on_error(error)
+            except Exception:
+                log.exception("error callback failed")
 
     # -- helpers ----------------------------------------------------------------------------
     def _stop_source(self) -> None:
@@ -331,7 +348,8 @@ class Recorder:
             with contextlib.suppress(OSError):
                 self._wav.close()
         for path in (wav_path, sidecar.sidecar_path(wav_path)):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 class _LevelAccumulator:

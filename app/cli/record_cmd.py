@@ -63,6 +63,8 @@ def meter_line(reading: LevelReading, width: int = 30) -> str:
     line = f"● REC {format_clock(reading.elapsed_s)} ▕{''.join(bar)}▏{level} dBFS"
     if reading.overflows:
         line += f"  ({reading.overflows} overflow{'s' if reading.overflows > 1 else ''})"
+    if reading.no_signal:
+        line += "  no signal: is the microphone muted or access blocked?"
     return line
 
 

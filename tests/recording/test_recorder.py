@@ -15,7 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.audio.capture_errors import DeviceLost, DiskFull, MicrophonePermissionDenied
+from app.audio.capture_errors import (
+    DeviceLost,
+    DiskFull,
+    MicrophonePermissionDenied,
+    RecordingWriteError,
+)
 from app.audio.recorder import LevelReading, Recorder
 from app.audio.sources import ArraySource, BlockCallback, ErrorCallback, known_signal
 from tests.recording.conftest import read_wav
@@ -68,21 +73,57 @@ def test_level_meter_reports_dbfs_and_elapsed_time(tmp_path: Path) -> None:
     for r in loud:
         assert r.peak_dbfs == pytest.approx(-6.02, abs=0.1)
         assert r.rms_dbfs == pytest.approx(-9.03, abs=0.3)
+    assert not any(r.no_signal for r in readings)
     elapsed = [r.elapsed_s for r in readings]
     assert elapsed == sorted(elapsed)
     assert 0 < elapsed[-1] <= result.duration_s == pytest.approx(2.0)
 
 
-def test_silence_reads_as_floor_not_minus_infinity(tmp_path: Path) -> None:
+def test_digital_silence_reads_as_floor_and_warns_of_no_signal(tmp_path: Path) -> None:
     readings: list[LevelReading] = []
-    silence = np.zeros((RATE // 2, 1), dtype=np.int16)
-    source = ArraySource(silence, sample_rate=RATE, block_frames=400, speed=2)
+    silence = np.zeros((3 * RATE, 1), dtype=np.int16)
+    source = ArraySource(silence, sample_rate=RATE, block_frames=400, speed=6)
     recorder = Recorder(source, tmp_path, on_level=readings.append)
     recorder.start()
     while source.fed_frames < len(silence):
         threading.Event().wait(0.02)
     recorder.stop()
     assert readings and all(r.rms_dbfs == r.peak_dbfs == -120.0 for r in readings)
+    assert not any(r.no_signal for r in readings if r.elapsed_s < 2.0)
+    assert readings[-1].no_signal and readings[-1].elapsed_s >= 2.0
+
+
+def test_broken_callbacks_do_not_cost_the_recording(tmp_path: Path) -> None:
+    """A GUI may stop from its error handler, and a meter may raise: audio is kept either way."""
+    results = []
+
+    def stop_from_callback(error: Exception) -> None:
+        results.append(recorder.stop())  # on the writer thread: must not deadlock
+
+    def bad_meter(reading: LevelReading) -> None:
+        raise ValueError("meter widget gone")
+
+    source = ArraySource(lambda s, n: known_signal(s, n), sample_rate=RATE, speed=4,
+                         fail_after_frames=RATE)
+    recorder = Recorder(source, tmp_path, on_level=bad_meter, on_error=stop_from_callback)
+    recorder.start()
+    assert recorder.wait(5)
+    result = recorder.stop()
+    assert results == [result] and isinstance(result.error, DeviceLost)
+    assert read_wav(result.path).frames == RATE
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "recordings"
+    blocker.write_text("a file where the folder should be")
+    source = ArraySource(lambda s, n: known_signal(s, n), sample_rate=RATE, speed=1)
+    with pytest.raises(RecordingWriteError) as info:
+        Recorder(source, blocker).start()
+    assert "Could not write the recording" in info.value.message and info.value.fix
+    threading.Event().wait(0.1)
+    fed = source.fed_frames
+    threading.Event().wait(0.2)
+    assert source.fed_frames == fed  # the microphone was released
 
 
 def test_unplugged_device_keeps_audio_so_far(tmp_path: Path) -> None:
