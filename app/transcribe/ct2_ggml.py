@@ -36,7 +36,7 @@ __all__ = ["ConversionError", "CT2FormatError", "OutputType", "convert", "mel_fi
 
 
 class Writer(Protocol):
-    def write(self, data: bytes, /) -> int: ...
+    def write(self, data: bytes | memoryview, /) -> int: ...
 
 
 class OutputType(StrEnum):
@@ -250,7 +250,8 @@ def _write_tensor(f: Writer, name: str, data: Tensor, kind: GgmlType) -> None:
     f.write(encoded)
     if kind in (GgmlType.F32, GgmlType.F16):
         dtype = "<f4" if kind is GgmlType.F32 else "<f2"
-        f.write(np.ascontiguousarray(data, dtype=dtype).tobytes())
+        # Already-contiguous float16 source tensors go out straight from the memory map.
+        f.write(np.ascontiguousarray(data, dtype=dtype).data.cast("B"))
         return
     quantize = QUANTIZERS[kind]
     for start in range(0, data.shape[0], _ROWS_PER_CHUNK):
@@ -264,7 +265,7 @@ class _HashingWriter:
         self._f = f
         self.sha256 = hashlib.sha256()
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.sha256.update(data)
         return self._f.write(data)
 

@@ -82,6 +82,11 @@ class CatalogItem:
     installed: bool
     checksum: bool  # a published checksum verifies the download
 
+    @property
+    def size(self) -> int:
+        """Approximate size in bytes (like InstalledModel.size)."""
+        return self.size_mb * 1_000_000
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
