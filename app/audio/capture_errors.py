@@ -52,6 +52,14 @@ class DiskFull(RecordingError):
         )
 
 
+class RecordingTooLong(RecordingError):
+    def __init__(self, hours: float) -> None:
+        super().__init__(
+            f"The recording reached the longest a file can hold ({hours:.1f} h) and was saved.",
+            "Start a new recording to go on.",
+        )
+
+
 class RecordingWriteError(RecordingError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(

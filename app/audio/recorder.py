@@ -28,9 +28,15 @@ from typing import Any
 import numpy as np
 
 from app.audio import sidecar
-from app.audio.capture_errors import DeviceLost, DiskFull, RecordingError, RecordingWriteError
+from app.audio.capture_errors import (
+    DeviceLost,
+    DiskFull,
+    RecordingError,
+    RecordingTooLong,
+    RecordingWriteError,
+)
 from app.audio.sources import AudioSource, Samples
-from app.audio.wavfile import DISK_FULL_ERRNOS, WavAppender, WavFormat
+from app.audio.wavfile import DISK_FULL_ERRNOS, WavAppender, WavFormat, max_frames
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +127,7 @@ class Recorder:
         self._started_at = datetime.now().astimezone()
         self.overflows = 0
         self._heard_signal = False
+        self.max_frames = 2**62  # lowered to what one WAV file can hold when recording starts
 
     # -- public -----------------------------------------------------------------------------
     @property
@@ -145,6 +152,7 @@ class Recorder:
         # may refuse mono). Its first blocks wait in the queue until the writer runs.
         self.source.start(self._enqueue_block, self._enqueue_error)
         fmt = WavFormat(self.source.sample_rate, self.source.channels)
+        self.max_frames = min(self.max_frames, max_frames(fmt))
         wav_path = self._new_path()
         self._sidecar = sidecar.sidecar_path(wav_path)
         try:
@@ -233,6 +241,10 @@ class Recorder:
             self.overflows += 1
             log.warning("input overflow #%d on %s: a few milliseconds of audio were lost",
                         self.overflows, self.source.device_name)
+        room = self.max_frames - self._wav.frames
+        if len(block) > room:
+            self._wav.append(np.ascontiguousarray(block[:room], dtype="<i2").tobytes())
+            raise RecordingTooLong(self.max_frames / self.source.sample_rate / 3600)
         try:
             self._wav.append(np.ascontiguousarray(block, dtype="<i2").tobytes())
         except OSError as exc:
@@ -269,7 +281,7 @@ class Recorder:
             except queue.Empty:
                 break
             if isinstance(item, tuple):
-                if error is None or not isinstance(error, DiskFull | RecordingWriteError):
+                if not isinstance(error, DiskFull | RecordingWriteError | RecordingTooLong):
                     try:
                         self._append(*item)
                         continue

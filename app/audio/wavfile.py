@@ -17,7 +17,12 @@ from pathlib import Path
 HEADER_SIZE = 44
 _RIFF_SIZE_OFFSET = 4
 _DATA_SIZE_OFFSET = 40
-_MAX_DATA_BYTES = 0xFFFFFFFF - (HEADER_SIZE - 8)
+_MAX_DATA_BYTES = 0xFFFFFFFF - (HEADER_SIZE - 8)  # RIFF sizes are 32-bit: about 4 GiB
+
+
+def max_frames(fmt: WavFormat) -> int:
+    """The most frames one WAV file can hold (12.4 h of 48 kHz mono 16-bit)."""
+    return _MAX_DATA_BYTES // fmt.frame_bytes
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 

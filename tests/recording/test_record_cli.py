@@ -222,3 +222,19 @@ def test_recover_discard_deletes_only_on_request(capsys: pytest.CaptureFixture[s
     assert main(["--json", "recover"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [c["id"] for c in listed] == [keep.stem]
+
+
+def test_recover_asks_for_each_on_a_terminal(handed_over: list[argparse.Namespace],
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    skip, take = _crashed_recording(0.3), _crashed_recording(0.3)
+    answers = iter(["n", "y"])
+    asked: list[str] = []
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or next(answers))
+    assert main(["recover"]) == 0
+    assert [skip.stem in asked[0], take.stem in asked[1]] == [True, True]
+    assert [c.files for c in handed_over] == [[take]]
+    capsys.readouterr()
+    assert main(["--json", "recover"]) == 0  # the declined one is still offered
+    assert [c["id"] for c in json.loads(capsys.readouterr().out)] == [skip.stem]

@@ -19,6 +19,7 @@ from app.audio.capture_errors import (
     DeviceLost,
     DiskFull,
     MicrophonePermissionDenied,
+    RecordingTooLong,
     RecordingWriteError,
 )
 from app.audio.recorder import LevelReading, Recorder
@@ -275,3 +276,34 @@ def test_disk_full_by_injected_enospc(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.undo()
     _assert_kept_after_disk_full(result.path, result.frames, result.error)
     assert result.frames == 2 * RATE  # the half frame that fitted was dropped
+
+
+def test_longest_file_ends_recording_with_everything_kept(tmp_path: Path) -> None:
+    source = ArraySource(lambda s, n: known_signal(s, n), sample_rate=RATE, block_frames=1000,
+                         speed=0)
+    recorder = Recorder(source, tmp_path)
+    recorder.max_frames = RATE + 500  # a 4 GiB WAV in miniature
+    recorder.start()
+    assert recorder.wait(5)
+    result = recorder.stop()
+    assert isinstance(result.error, RecordingTooLong) and "Start a new recording" in \
+        result.error.fix
+    np.testing.assert_array_equal(read_wav(result.path).samples, known_signal(0, RATE + 500))
+
+
+def test_file_is_valid_while_recording_and_at_most_a_sync_behind(tmp_path: Path) -> None:
+    """Any copy taken mid-recording (backup, crash, power cut) is a readable WAV."""
+    source = ArraySource(lambda s, n: known_signal(s, n), sample_rate=RATE, block_frames=800,
+                         speed=1)
+    recorder = Recorder(source, tmp_path, sync_interval_s=0.5)
+    path = recorder.start()
+    try:
+        for _ in range(4):
+            threading.Event().wait(0.6)
+            fed = source.fed_frames
+            live = read_wav(path)  # the header as it is on disk right now
+            assert 0 < live.frames <= fed
+            assert (fed - live.frames) / RATE <= 0.5 + 0.25
+            np.testing.assert_array_equal(live.samples, known_signal(0, live.frames))
+    finally:
+        recorder.stop()
