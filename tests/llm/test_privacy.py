@@ -1,0 +1,158 @@
+"""Privacy mode: with it on, no code path opens a connection to anything but loopback.
+
+Every socket connection and name lookup in the process is recorded during these tests; a
+non-loopback one is refused on the spot (so nothing leaves even if the code is wrong) and
+fails the test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.container import Container
+from app.llm import polish
+from app.llm.backend import BackendUnavailable, ChatRequest
+from app.llm.chain import NeedsAttention
+from app.llm.claude_backend import ClaudeBackend
+from app.llm.stages import DraftStage, NotesStage
+from app.net import NetworkGate, PrivacyBlocked, is_loopback_host
+from app.pipeline.stage import Outcome, StageContext
+from app.store.models import EmailDraft
+from tests.llm.conftest import add_meeting, services
+from tests.llm.meetings import synthetic_meeting
+from tests.llm.standins import AnthropicStandIn, OllamaStandIn, Reply
+
+FAR_HOST = "10.20.30.40"  # a private LAN address: not this device
+
+
+class Leaks:
+    def __init__(self) -> None:
+        self.attempts: list[str] = []  # every non-loopback connect or lookup
+        self.loopback: list[str] = []
+
+
+def _host(address: Any) -> str:
+    return str(address[0]) if isinstance(address, tuple) else str(address)
+
+
+def _local(host: str) -> bool:
+    if is_loopback_host(host):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Leaks]:
+    record = Leaks()
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guard(host: str) -> None:
+        if _local(host):
+            record.loopback.append(host)
+            return
+        record.attempts.append(host)
+        raise OSError(f"test: blocked a connection to {host}")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            guard(_host(address))
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            guard(_host(address))
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None:
+            name = host.decode() if isinstance(host, bytes) else str(host)
+            if not _local(name):
+                record.attempts.append(name)
+                raise socket.gaierror(f"test: blocked a lookup of {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield record
+
+
+def _ctx(container: Container, meeting_id: str) -> StageContext:
+    return StageContext(meeting_id, container, lambda f: None, threading.Event())
+
+
+def test_privacy_mode_lets_nothing_leave_the_device(
+        container: Container, claude: AnthropicStandIn, leaks: Leaks,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Everything points away from this machine, and the cloud is allowed with a key.
+    monkeypatch.delenv("ANTHROPIC_BASE_URL")
+    container.settings.privacy_mode = True
+    container.settings.llm.cloud_allowed = True
+    container.settings.llm.ollama_host = f"http://{FAR_HOST}:11434"
+    meeting_id = add_meeting(container, synthetic_meeting(300)[0])
+    with container.db.session() as session:
+        session.add(EmailDraft(meeting_id=meeting_id, subject="Notes", body="Hi all"))
+
+    notes = NotesStage().run(_ctx(container, meeting_id))
+    assert notes.outcome is Outcome.WAITING and "Privacy mode is on" in notes.message
+    with pytest.raises(NeedsAttention, match="privacy mode is on"):
+        polish.propose(services(container).call_context(meeting_id, None), container.db,
+                       meeting_id)
+    claude_direct = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-5",
+                                  services(container).gate, max_retries=0)
+    assert not claude_direct.availability().ok
+    with pytest.raises(BackendUnavailable, match="Privacy mode"):
+        claude_direct.chat(ChatRequest("s", "u"))
+    with pytest.raises(BackendUnavailable, match="Privacy mode"):
+        services(container).ollama().pull()
+    assert leaks.attempts == []
+    assert claude.requests == []
+
+
+def test_privacy_mode_with_local_ollama_works_and_never_escalates(
+        container: Container, ollama: OllamaStandIn, claude: AnthropicStandIn,
+        leaks: Leaks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+    container.settings.privacy_mode = True
+    container.settings.llm.cloud_allowed = True
+    lines, planted = synthetic_meeting(40 * 60)
+    meeting_id = add_meeting(container, lines)
+    ollama.script.extend([Reply("garbage"), Reply("garbage")])  # would escalate if allowed
+    result = NotesStage().run(_ctx(container, meeting_id))
+    assert result.outcome is Outcome.NEEDS_ATTENTION and "part 1" in result.message
+    assert DraftStage().run(_ctx(container, meeting_id)).outcome is Outcome.DONE
+    assert leaks.attempts == [] and leaks.loopback  # it did talk, to this machine only
+    assert claude.requests == []
+
+
+def test_the_recorder_catches_a_connection_that_would_leave(
+        container: Container, leaks: Leaks) -> None:
+    """Control: with privacy off the same far host is tried, and the test sees it."""
+    container.settings.llm.ollama_host = f"http://{FAR_HOST}:11434"
+    assert not services(container).ollama().availability().ok
+    assert FAR_HOST in leaks.attempts
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("http://127.0.0.1:11434", True), ("localhost:11434", True), ("http://[::1]:8080", True),
+    ("127.0.0.53", True), ("https://api.anthropic.com", False), ("http://10.0.0.5:11434", False),
+    ("http://ollama.local:11434", False), ("http://localhost.evil.com", False), ("", False),
+])
+def test_gate_allows_only_loopback_in_privacy_mode(url: str, allowed: bool) -> None:
+    private = NetworkGate(lambda: True)
+    assert private.allows(url) is allowed
+    if not allowed:
+        with pytest.raises(PrivacyBlocked):
+            private.check(url, "test")
+    assert NetworkGate(lambda: False).allows(url)
