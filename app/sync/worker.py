@@ -104,9 +104,9 @@ class SyncWorker:
             self._emit("syncing")
             try:
                 self.last_report = self.engine.run_round()
-                self.rounds += 1
                 failures, blocked = 0, False
                 self._emit("idle")
+                self.rounds += 1
             except SyncError as exc:
                 self._remember(str(exc))
                 if exc.transient:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,20 @@ from app.store.sync_models import RowHistory
 from app.sync.client import SupabaseRpc
 from app.sync.engine import SyncEngine
 from app.sync.payload import KINDS, serialize
+
+_TEMPLATE: list[Path] = []
+
+
+def _migrated_template() -> Path:
+    """An empty, fully migrated database, made once per test process and copied per device."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="recap-sync-template-"))
+        path = folder / "template.sqlite3"
+        db = Database(path, "template")
+        migrate.upgrade(db.engine, path, folder / "backups")
+        db.dispose()
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
 
 
 class SkewedDatabase(Database):
@@ -40,8 +56,9 @@ class Device:
         self.device_id = f"device-{name}"
         self.skew = skew
         path = root / f"{name}.sqlite3"
+        if not path.exists():
+            shutil.copyfile(_migrated_template(), path)
         self.db = SkewedDatabase(path, self.device_id, self.now)
-        migrate.upgrade(self.db.engine, path, root / f"{name}-backups")
         self.rpc = SupabaseRpc(server.url, server.anon_key, user["email"], timeout_s=timeout_s)
         self.rpc.sign_in(user["email"], user["password"])
         self.engine = SyncEngine(self.db, self.rpc, self.device_id, batch_size=batch_size,
