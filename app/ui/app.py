@@ -1,0 +1,46 @@
+"""Start the desktop app: one QApplication, one Container, one MainWindow.
+
+Everything is built here and handed down (no globals). Import-time work is nil, so
+``recap --help`` never loads Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+
+def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
+    started = time.perf_counter()
+    from pathlib import Path
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.container import Container
+    from app.ui.icons import app_icon
+    from app.ui.main_window import MainWindow
+
+    app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setApplicationName("Recap")
+    app.setApplicationDisplayName("Recap")
+    app.setOrganizationName("Recap")
+    app.setDesktopFileName("recap")
+    app.setWindowIcon(app_icon())
+    # Closing the window quits even when a tray icon is still there.
+    app.setQuitOnLastWindowClosed(True)
+    container = Container()
+    window = MainWindow(container)
+    window.show()
+    QTimer.singleShot(0, lambda: log.info("window shown after %.0f ms",
+                                          (time.perf_counter() - started) * 1000))
+    if files:
+        window.import_paths([Path(f) for f in files])
+    try:
+        return int(app.exec())
+    finally:
+        container.close()

@@ -1,0 +1,1 @@
+"""The tabs of a meeting's detail view, one module each."""

@@ -1,0 +1,94 @@
+"""Run core calls off the GUI thread and hand their results back on it.
+
+A small take on Anki's background operations: ``TaskRunner.submit(fn, on_done, on_error)`` runs
+``fn`` on a worker thread of a private QThreadPool; the result (or the exception) crosses back
+through a queued Qt signal, so the callbacks always run on the GUI thread. Callbacks of a runner
+that was shut down are dropped, so a closing window never gets called into half-destroyed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+Done = Callable[[Any], None]
+Failed = Callable[[BaseException], None]
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; signals emitted from workers are queued to it."""
+
+    finished = Signal(object, object)  # callback, result
+    failed = Signal(object, object)  # callback, exception
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay, on_done: Done | None,
+                 on_error: Failed | None) -> None:
+        super().__init__()
+        self.fn = fn
+        self.relay = relay
+        self.on_done = on_done
+        self.on_error = on_error
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # handed to the GUI thread; the log keeps the traceback
+            log.info("background task failed: %s", exc, exc_info=True)
+            self.relay.failed.emit(self.on_error, exc)
+        else:
+            self.relay.finished.emit(self.on_done, result)
+
+
+class TaskRunner(QObject):
+    def __init__(self, parent: QObject | None = None, *, threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+        self._relay = _Relay(self)
+        self._relay.finished.connect(self._deliver)
+        self._relay.failed.connect(self._deliver_error)
+        self._closed = False
+        self.on_unhandled_error: Failed | None = None
+
+    def submit(self, fn: Callable[[], Any], on_done: Done | None = None,
+               on_error: Failed | None = None) -> None:
+        if self._closed:
+            return
+        self._pool.start(_Job(fn, self._relay, on_done, on_error))
+
+    @Slot(object, object)
+    def _deliver(self, callback: Done | None, result: Any) -> None:
+        if callback is not None and not self._closed:
+            callback(result)
+
+    @Slot(object, object)
+    def _deliver_error(self, callback: Failed | None, exc: BaseException) -> None:
+        if self._closed:
+            return
+        if callback is not None:
+            callback(exc)
+        elif self.on_unhandled_error is not None:
+            self.on_unhandled_error(exc)
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        """Block until queued work is done (for shutdown and tests)."""
+        return self._pool.waitForDone(timeout_ms)
+
+    def shutdown(self, timeout_ms: int = 5_000) -> None:
+        self._closed = True
+        self._pool.clear()
+        self._pool.waitForDone(timeout_ms)
+
+
+def human_error(exc: BaseException) -> str:
+    """One line for a person: the message, and the fix when the core gave one."""
+    fix = getattr(exc, "fix", "")
+    text = str(exc) or type(exc).__name__
+    return f"{text} {fix}".strip()
