@@ -292,6 +292,8 @@ def write_ggml(model: CT2Model, vocabulary_txt: Path, f: Writer, out: OutputType
         done += data.nbytes
         if progress is not None:
             progress(min(done, total), total)
+    if progress is not None:
+        progress(total, total)  # variables whisper.cpp does not use count as done too
 
 
 def convert(model_parts: Sequence[Path], vocabulary_txt: Path, target: Path,

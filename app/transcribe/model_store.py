@@ -11,6 +11,7 @@ lives in `settings.transcription.model`, and `resolve()` checks such a name.
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import importlib.util
 import json
@@ -20,7 +21,7 @@ import re
 import tempfile
 import threading
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -188,8 +189,13 @@ class ModelStore:
                    for p in (*src.parts, src.vocabulary))
 
     def _fingerprint(self, src: EmbeddedSource, parts: list[Path]) -> str:
+        # A new package version, other weights or a new converter all call for a new file.
+        try:
+            version = metadata.version(src.package.replace("_", "-"))
+        except metadata.PackageNotFoundError:
+            version = "?"
         sizes = "+".join(str(p.stat().st_size) for p in parts)
-        return f"{src.package}:{sizes}:{src.out_type}:converter-{CONVERTER_VERSION}"
+        return f"{src.package}=={version}:{sizes}:{src.out_type}:converter-{CONVERTER_VERSION}"
 
     def _intact(self, path: Path, entry: dict[str, Any], full: bool) -> bool:
         """Is `path` the file the manifest describes? `full` also compares the sha256."""
@@ -228,8 +234,17 @@ class ModelStore:
                     and entry.get("source") == fingerprint and self._intact(target, entry, True)):
                 return target
             log.info("making built-in model %s from %s", name, parts[0].parent)
-            digest = ct2_ggml.convert(parts, self._locate(src.vocabulary), target,
-                                      src.out_type, progress)
+            try:
+                digest = ct2_ggml.convert(parts, self._locate(src.vocabulary), target,
+                                          src.out_type, progress)
+            except OSError as exc:
+                log.exception("could not write %s", target)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise ModelError(f"Not enough free disk space to prepare the {name} model.",
+                                     "Free some space on the disk that holds Recap's data, "
+                                     "then retry.") from exc
+                raise ModelError(f"Could not write the {name} model: {exc.strerror or exc}.",
+                                 f"Check that {self.models_dir} is writable.") from exc
             st = target.stat()
             self._verified.add((str(target), st.st_size, st.st_mtime_ns))
             multilingual = read_header(target).multilingual
@@ -353,7 +368,7 @@ class ModelStore:
             self.cache_dir / "downloads" / f"{entry.file_name}.part",
             client_factory=self.client_factory, expected=Expected(sha1=entry.sha1),
             progress=progress, cancel=cancel, retries=self.retries,
-            retry_delay=self.retry_delay, check=_check_ggml,
+            retry_delay=self.retry_delay, check=self._check_download,
         )
         header = read_header(target)
         self._record(name, {"file": target.name, "kind": "downloaded", "size": result.size,
@@ -361,6 +376,16 @@ class ModelStore:
                             "source": f"{self.base_url}/{entry.file_name}",
                             "multilingual": header.multilingual})
         return target
+
+    @staticmethod
+    def _check_download(part: Path) -> None:
+        try:
+            _check_ggml(part)
+        except ModelError as exc:
+            reason = str(exc).partition(": ")[2] or str(exc)
+            raise ModelError(f"The server did not send a Whisper model: {reason}",
+                             "Try again later; a network sign-in page (hotel, airport) "
+                             "can cause this.") from exc
 
     def import_file(self, path: Path | str, name: str | None = None) -> InstalledModel:
         """Copy a ggml model file the user has into the store, after checking it."""

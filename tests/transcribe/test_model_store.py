@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.transcribe import ct2_ggml
 from app.transcribe.catalog import DEFAULT_MODEL
 from app.transcribe.model_store import ModelError, ModelStore
 from tests.transcribe.model_server import ModelServer
@@ -92,6 +94,25 @@ def test_interrupted_conversion_leaves_no_file(tmp_path: Path) -> None:
     assert not {m.name: m for m in store.list_installed()}[NAME].ready
 
 
+def test_disk_full_while_preparing_leaves_no_half_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = ct2_ggml._HashingWriter.write
+    room = [10_000_000]
+
+    def filling_disk(self: ct2_ggml._HashingWriter, data: bytes | memoryview) -> int:
+        room[0] -= len(data)
+        if room[0] < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(ct2_ggml._HashingWriter, "write", filling_disk)
+    with pytest.raises(ModelError, match="disk space") as info:
+        _store(tmp_path).path_for(NAME)
+    assert "Free some space" in info.value.fix
+    assert list((tmp_path / "models").iterdir()) == []
+
+
 def test_unknown_and_missing_models_name_the_fix(tmp_path: Path) -> None:
     store = _store(tmp_path)
     with pytest.raises(ModelError) as info:
@@ -159,8 +180,9 @@ def test_download_refuses_what_is_not_a_whisper_model(
     model_server.add("ggml-small.en-q8_0.bin", b"<html>captive portal</html>" * 5000)
     model_server.add("ggml-tiny.bin", tiny_q8.read_bytes())  # not the published tiny: bad SHA-1
     store = _store(tmp_path, base_url=model_server.url)
-    with pytest.raises(ModelError, match="not a Whisper model"):
+    with pytest.raises(ModelError, match="server did not send a Whisper model") as info:
         store.download("small.en-q8_0")
+    assert "sign-in page" in info.value.fix
     with pytest.raises(ModelError, match="checksum"):
         store.download("tiny")
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
