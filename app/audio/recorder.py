@@ -7,7 +7,8 @@ the recording (stop, unplugged device, full disk) the audio written so far is ke
 finalised, and ``stop()`` returns it.
 
 Callbacks (``on_level``, ``on_error``) run on the writer thread: a GUI turns them into
-signals for its own thread.
+signals for its own thread. Whoever hands the finished file to the pipeline then calls
+``recovery.mark_handled(path)``; until then a crash leaves it to be offered again.
 """
 
 from __future__ import annotations
@@ -300,7 +301,7 @@ class Recorder:
             log.error("recording %s ended early: %s", wav.path, error.message)
         try:
             sidecar.update_sidecar(
-                self._sidecar, state=sidecar.STATE_FINISHED, frames=wav.frames,
+                self._sidecar, state=sidecar.STATE_STOPPED, frames=wav.frames,
                 overflows=self.overflows, ended_at=datetime.now().astimezone().isoformat(),
                 error=error.message if error else "",
             )

@@ -1,10 +1,10 @@
 """Finds recordings whose writer died (crash, power cut, kill), repairs them, offers them back.
 
-A recording is unfinished when its sidecar still says ``recording`` and the process named in
-it is gone (or is a different process reusing the pid). Repair fixes the WAV header from the
-file's real length and drops a partial last frame; the sidecar then says ``recovered`` until
-the user processes the recording (``mark_handled``) or deletes it (``discard``). Nothing is
-ever deleted here without that explicit call.
+A recording is unfinished when the process named in its sidecar is gone (or is a different
+process reusing the pid) and either it was still ``recording`` (a crash: repair fixes the WAV
+header from the file's real length and drops a partial last frame) or it had ``stopped`` but was
+never handed to the pipeline (a crash between the two). It is offered until the user processes
+it (``mark_handled``) or deletes it (``discard``). Nothing is ever deleted without that call.
 """
 
 from __future__ import annotations
@@ -101,10 +101,11 @@ def find_unfinished(folder: Path) -> list[RecoveryCandidate]:
         if data is None:
             continue
         state = data.get("state")
-        if state == sidecar.STATE_RECORDING and owner_alive(data):
-            continue  # still being recorded, by this or another Recap
-        if state not in (sidecar.STATE_RECORDING, sidecar.STATE_RECOVERED):
+        if state not in (sidecar.STATE_RECORDING, sidecar.STATE_STOPPED,
+                         sidecar.STATE_RECOVERED):
             continue
+        if state != sidecar.STATE_RECOVERED and owner_alive(data):
+            continue  # being recorded or handed over right now, by this or another Recap
         try:
             candidate = _candidate(side, data)
         except OSError:
@@ -116,9 +117,11 @@ def find_unfinished(folder: Path) -> list[RecoveryCandidate]:
     return found
 
 
-def mark_handled(candidate: RecoveryCandidate) -> None:
-    """The user took the recording (processed or queued it): stop offering it."""
-    sidecar.update_sidecar(candidate.sidecar, state=sidecar.STATE_FINISHED,
+def mark_handled(wav: Path) -> None:
+    """The pipeline has this recording (processed or queued): stop offering it."""
+    if not sidecar.sidecar_path(wav).exists():
+        return  # not a Recap recording, or discarded meanwhile
+    sidecar.update_sidecar(sidecar.sidecar_path(wav), state=sidecar.STATE_HANDLED,
                            handled_at=datetime.now().astimezone().isoformat())
 
 

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 SUFFIX = ".recording.json"
 STATE_RECORDING = "recording"  # being written, or the writer died: recovery decides
 STATE_RECOVERED = "recovered"  # repaired after a crash, waiting for the user
-STATE_FINISHED = "finished"  # stopped normally, or handed over after recovery
+STATE_STOPPED = "stopped"  # complete, not yet handed to the pipeline
+STATE_HANDLED = "handled"  # the pipeline has it (processed or queued): never offered again
 # Padding lets the final update overwrite the file in place when the disk is full.
 _PAD_TO = 1024
 

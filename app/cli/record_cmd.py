@@ -174,15 +174,24 @@ def cmd_record(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def hand_over(ctx: CliContext, path: Path, title: str, *, quiet: bool,
               record_only: bool) -> int:
-    """Give a recording to the pipeline: process it now, or queue it ("transcribe later")."""
+    """Give a recording to the pipeline: process it now, or queue it ("transcribe later").
+
+    Once the pipeline has it (a meeting row exists, even if processing then fails and waits
+    for `recap resume`), recovery stops offering it.
+    """
+    from app.audio.recovery import mark_handled
+
     if record_only:
         meeting_id = ctx.container.pipeline.add_file(path, title=title)
+        mark_handled(path)
         ctx.out(f"Queued as meeting {meeting_id} (record-only mode); "
                 "`recap resume` transcribes it later.")
         return EXIT_OK
     from app.cli.core_cmds import cmd_process
 
-    return cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet), ctx)
+    code = cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet), ctx)
+    mark_handled(path)
+    return code
 
 
 def _describe(c: RecoveryCandidate) -> str:
@@ -191,7 +200,7 @@ def _describe(c: RecoveryCandidate) -> str:
 
 
 def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.audio.recovery import discard, find_unfinished, mark_handled
+    from app.audio.recovery import discard, find_unfinished
 
     candidates = find_unfinished(ctx.container.paths.recordings)
     if args.discard:
@@ -229,5 +238,4 @@ def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
                 continue
         code = max(code, hand_over(ctx, c.path, c.title, quiet=True,
                                    record_only=ctx.container.settings.recording.record_only))
-        mark_handled(c)
     return code

@@ -77,7 +77,7 @@ def test_sigkill_mid_recording_loses_at_most_about_a_second(tmp_path: Path) -> N
 
     # Found again on the next start (nothing was deleted), until the user acts on it.
     assert [c.id for c in recovery.find_unfinished(folder)] == [candidate.id]
-    recovery.mark_handled(candidate)
+    recovery.mark_handled(candidate.path)
     assert recovery.find_unfinished(folder) == []
     assert wav.exists()
 
@@ -116,6 +116,27 @@ def test_live_recording_is_not_touched(tmp_path: Path) -> None:
     finally:
         result = recorder.stop()
     assert result.error is None and result.frames > 0
+    assert recovery.find_unfinished(tmp_path) == []  # stopped; its owner may hand it over
+
+
+def test_stopped_but_never_handed_over_is_offered(tmp_path: Path) -> None:
+    """A crash between stopping and giving the file to the pipeline must not lose it."""
+    source = ArraySource(known_signal(0, RATE, 2), sample_rate=RATE, channels=2, speed=0)
+    recorder = Recorder(source, tmp_path)
+    wav = recorder.start()
+    while source.fed_frames < RATE:
+        time.sleep(0.01)
+    recorder.stop()
+    side = wav.with_name(wav.stem + ".recording.json")
+    meta = json.loads(side.read_text())
+    assert meta["state"] == "stopped"
+    side.write_text(json.dumps({**meta, "pid": 2**22 + 777}))  # that process has gone
+
+    [candidate] = recovery.find_unfinished(tmp_path)
+    assert candidate.path == wav and candidate.frames == RATE
+    np.testing.assert_array_equal(read_wav(wav).samples, known_signal(0, RATE, 2))
+    recovery.mark_handled(wav)
+    assert recovery.find_unfinished(tmp_path) == []
 
 
 def test_reused_pid_does_not_count_as_owner(tmp_path: Path) -> None:

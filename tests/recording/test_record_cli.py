@@ -91,6 +91,10 @@ def test_record_for_a_duration_then_process(default_mic: FakePortAudio,
     assert "Recording from USB Mic (48000 Hz) for 0.6 s." in captured.err
     assert f"Saved {wav.frames / 48000:.1f} s of audio to {wav_path}" in captured.out
     assert 0.55 <= wav.frames / 48000 <= 0.75
+    side = wav_path.with_name(wav_path.stem + ".recording.json")
+    side.write_text(json.dumps({**json.loads(side.read_text()), "pid": 2**22 + 31}))
+    assert main(["recover"]) == 0  # handed over: not offered again once this process is gone
+    assert "No unfinished recordings." in capsys.readouterr().out
 
 
 def test_record_only_mode_queues_the_meeting(default_mic: FakePortAudio,

@@ -51,7 +51,7 @@ def test_recording_holds_exactly_the_samples_fed(tmp_path: Path) -> None:
     assert result.error is None
     assert result.duration_s == pytest.approx(len(signal) / RATE)
     meta = sidecar_of(path)
-    assert meta["state"] == "finished" and meta["frames"] == len(signal)
+    assert meta["state"] == "stopped" and meta["frames"] == len(signal)
     assert meta["sample_rate"] == RATE and meta["channels"] == 2
     assert meta["device"] == "test signal" and meta["pid"] == os.getpid()
 
@@ -145,7 +145,7 @@ def test_unplugged_device_keeps_audio_so_far(tmp_path: Path) -> None:
     assert wav.frames == RATE + 250
     np.testing.assert_array_equal(wav.samples, known_signal(0, RATE + 250))
     meta = sidecar_of(result.path)
-    assert meta["state"] == "finished" and "stopped delivering" in str(meta["error"])
+    assert meta["state"] == "stopped" and "stopped delivering" in str(meta["error"])
 
 
 def test_device_that_goes_silent_is_detected_as_lost(tmp_path: Path) -> None:
@@ -237,7 +237,7 @@ def test_disk_full_keeps_audio_recorded_so_far(small_disk: Path) -> None:
     _assert_kept_after_disk_full(result.path, result.frames, result.error)
     assert errors == [result.error]
     meta = sidecar_of(result.path)  # updated in place: there was no room for a new file
-    assert meta["state"] == "finished" and meta["frames"] == result.frames
+    assert meta["state"] == "stopped" and meta["frames"] == result.frames
 
 
 def test_disk_full_by_injected_enospc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
