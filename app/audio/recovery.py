@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.audio import sidecar
 from app.audio.recorder import process_started_at, recording_title
@@ -115,6 +115,21 @@ def find_unfinished(folder: Path) -> list[RecoveryCandidate]:
             found.append(candidate)
     found.sort(key=lambda c: (c.started_at.timestamp() if c.started_at else 0.0, c.id))
     return found
+
+
+class AcceptsFiles(Protocol):
+    def add_file(self, path: Path | str, *, title: str | None = None) -> str: ...
+
+
+def queue_recording(pipeline: AcceptsFiles, wav: Path, title: str) -> str:
+    """Give a finished or recovered recording to the pipeline as a queued meeting.
+
+    Returns the meeting id; running it (now, or later for "record now, transcribe later")
+    is the caller's choice. From here on the meeting, not recovery, keeps track of it.
+    """
+    meeting_id = pipeline.add_file(wav, title=title)
+    mark_handled(wav)
+    return meeting_id
 
 
 def mark_handled(wav: Path) -> None:

@@ -179,19 +179,17 @@ def hand_over(ctx: CliContext, path: Path, title: str, *, quiet: bool,
     Once the pipeline has it (a meeting row exists, even if processing then fails and waits
     for `recap resume`), recovery stops offering it.
     """
-    from app.audio.recovery import mark_handled
+    from app.audio.recovery import queue_recording
 
+    meeting_id = queue_recording(ctx.container.pipeline, path, title)
     if record_only:
-        meeting_id = ctx.container.pipeline.add_file(path, title=title)
-        mark_handled(path)
         ctx.out(f"Queued as meeting {meeting_id} (record-only mode); "
                 "`recap resume` transcribes it later.")
         return EXIT_OK
     from app.cli.core_cmds import cmd_process
 
-    code = cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet), ctx)
-    mark_handled(path)
-    return code
+    # `process` finds the meeting just queued (same file) and runs it, with its usual output.
+    return cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet), ctx)
 
 
 def _describe(c: RecoveryCandidate) -> str:
