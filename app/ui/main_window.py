@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.undo_stack: list[tuple[str, str]] = []  # (meeting id, title) deleted, newest last
         self.rows: list[MeetingRow] = []
         self.loaded = False  # the first list load arrived
+        self._generation = 0  # of list reads: only the newest one is shown
 
         self.meetings = MeetingList()
         self.detail = DetailView(container, self.tasks)
@@ -190,8 +191,10 @@ class MainWindow(QMainWindow):
         container = self.container
         text = self.meetings.search_text()
         status = self.meetings.status_filter()
+        self._generation += 1
+        generation = self._generation
 
-        def load() -> tuple[str, list[MeetingRow], bool]:
+        def load() -> tuple[int, list[MeetingRow], bool]:
             from app.store.queries import list_meetings, search_meeting_ids
 
             db = container.db
@@ -201,14 +204,15 @@ class MainWindow(QMainWindow):
                 rows = [r for r in rows if r.id in wanted]
             any_meeting = bool(rows) or bool(text) or status is not None or bool(
                 list_meetings(db, limit=1))
-            return text, rows, any_meeting
+            return generation, rows, any_meeting
 
         self.tasks.submit(load, self._show_rows)
 
-    def _show_rows(self, result: tuple[str, list[MeetingRow], bool]) -> None:
-        text, rows, any_meeting = result
-        if text != self.meetings.search_text():
-            return  # the user typed on; a newer search is on its way
+    def _show_rows(self, result: tuple[int, list[MeetingRow], bool]) -> None:
+        generation, rows, any_meeting = result
+        if generation != self._generation:
+            return  # a newer read (the user typed on, a meeting finished) is on its way
+        text = self.meetings.search_text()
         self.rows = rows
         self.loaded = True
         self.meetings.set_rows(rows)

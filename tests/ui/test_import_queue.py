@@ -62,8 +62,12 @@ def test_dropped_batch_becomes_meetings_and_broken_files_say_why(
     # The list shows states; the window left the empty state.
     assert window.stack.currentWidget() is window.splitter
     table = window.meetings.model
-    states = {table.rows[i].title: table.data(table.index(i, 3)) for i in range(len(table.rows))}
-    assert states["Hello"] == "Ready" and states["Not audio"] == "Failed"
+
+    def states() -> dict[str, str]:
+        return {r.title: table.data(table.index(i, 3)) for i, r in enumerate(table.rows)}
+
+    qtbot.waitUntil(lambda: states() == {"Hello": "Ready", "Garden": "Ready",
+                                         "Not audio": "Failed"}, timeout=10_000)
 
     # The notes came from the (stand-in) local model: the email draft exists.
     garden = meeting_detail(window.container.db, rows["Garden"].id)
