@@ -74,6 +74,10 @@ def test_sigkill_mid_recording_loses_at_most_about_a_second(tmp_path: Path) -> N
     assert -0.2 <= lost_s <= 1.2, f"lost {lost_s:.2f} s of {fed / RATE:.2f} s"
     assert candidate.duration_s == pytest.approx(recovered.frames / RATE)
     assert candidate.device == "test signal" and candidate.started_at is not None
+    # The pipeline's decoder reads the repaired file as it is.
+    from app.audio.decode import probe
+
+    assert probe(wav).duration_s == pytest.approx(candidate.duration_s, abs=0.01)
 
     # Found again on the next start (nothing was deleted), until the user acts on it.
     assert [c.id for c in recovery.find_unfinished(folder)] == [candidate.id]

@@ -307,3 +307,25 @@ def test_file_is_valid_while_recording_and_at_most_a_sync_behind(tmp_path: Path)
             np.testing.assert_array_equal(live.samples, known_signal(0, live.frames))
     finally:
         recorder.stop()
+
+
+def test_replaying_a_wav_file_records_it_unchanged(tmp_path: Path) -> None:
+    import wave
+
+    original = known_signal(5000, RATE, channels=2)
+    source_file = tmp_path / "meeting.wav"
+    with wave.open(str(source_file), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes(original.astype("<i2").tobytes())
+    source = ArraySource.from_wav(source_file, block_frames=700, speed=0)
+    assert (source.sample_rate, source.channels, source.device_name) == (22050, 2, "meeting.wav")
+    recorder = Recorder(source, tmp_path / "out")
+    recorder.start()
+    while source.fed_frames < len(original):
+        threading.Event().wait(0.01)
+    result = recorder.stop()
+    wav = read_wav(result.path)
+    assert wav.sample_rate == 22050
+    np.testing.assert_array_equal(wav.samples, original)
