@@ -207,7 +207,9 @@ class Recorder:
                     item = self._queue.get(timeout=wait)
                 except queue.Empty:
                     item = None
-                now = time.monotonic()
+                previous, now = now, time.monotonic()
+                if now - previous > wait + self.stall_timeout_s:
+                    last_block = now  # we were frozen (suspend, debugger), not the device
                 if isinstance(item, _Stop):
                     break
                 if isinstance(item, RecordingError):
