@@ -84,8 +84,12 @@ def _portaudio_error(exc: Exception, device: str) -> RecordingError:
         return MicrophonePermissionDenied()
     if "querying device -1" in text or "no default input" in text:
         return NoInputDevice()
-    if "device unavailable" in text or "invalid device" in text:
+    if "invalid device" in text:
         return NoInputDevice(f"'{device}' is not available")
+    if "unavailable" in text or "busy" in text:  # held by another program, or half-gone
+        return RecordingError(f"The microphone '{device}' is busy or unavailable.",
+                              "Close other programs using it, reconnect it, or pick another "
+                              "input with `recap devices`.")
     return RecordingError(f"The microphone '{device}' could not be opened.",
                           "Pick another input with `recap devices`, or reconnect it.")
 

@@ -115,9 +115,11 @@ def test_permission_denied_is_explained(default_mic: FakePortAudio, tmp_path: Pa
 def test_start_failure_closes_the_stream(default_mic: FakePortAudio, tmp_path: Path) -> None:
     default_mic.start_error = sd.PortAudioError(
         "Error starting stream: Device unavailable [PaErrorCode -9985]")
-    with pytest.raises(NoInputDevice, match="not available"):
+    with pytest.raises(RecordingError, match="'USB Mic' is busy or unavailable") as info:
         Recorder(SoundDeviceSource(), tmp_path).start()
+    assert "Close other programs" in info.value.fix
     assert default_mic.streams[0].closed
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_mono_refused_retries_with_device_channels(default_mic: FakePortAudio,
