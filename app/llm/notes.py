@@ -9,8 +9,9 @@ transcript at once, which would not fit a small model's context).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -97,10 +98,13 @@ def notes_from(chunk: Chunk, answer: ChunkExtraction, model: str, meeting_day: d
 
 def extract_all(ctx: CallContext, chunks: Sequence[Chunk], meeting_day: date,
                 progress: Callable[[float], None], check_cancel: Callable[[], None],
-                done: dict[int, ChunkNotes] | None = None) -> list[ChunkNotes]:
+                done: dict[int, ChunkNotes] | None = None,
+                on_chunk: Callable[[ChunkNotes], None] | None = None) -> list[ChunkNotes]:
     """Extract chunk by chunk; a part that cannot be read is noted and the rest go on.
 
-    ``BackendUnavailable`` is not caught: the engine went away, so the stage waits.
+    ``done`` holds parts read by an earlier, interrupted run (they are not asked again);
+    ``on_chunk`` sees each part read now. ``BackendUnavailable`` is not caught: the engine went
+    away, so the stage waits, keeping what ``on_chunk`` saw.
     """
     results: list[ChunkNotes] = []
     for chunk in chunks:
@@ -111,11 +115,40 @@ def extract_all(ctx: CallContext, chunks: Sequence[Chunk], meeting_day: date,
         try:
             answer: Answer[ChunkExtraction] = call_structured(
                 ctx, Task.EXTRACT, extract_prompt(chunk, len(chunks)), ChunkExtraction)
-            results.append(notes_from(chunk, answer.value, answer.model_label, meeting_day))
+            part = notes_from(chunk, answer.value, answer.model_label, meeting_day)
+            if on_chunk is not None:
+                on_chunk(part)
         except NeedsAttention as exc:
-            results.append(ChunkNotes(chunk=chunk, failure=exc.reason))
+            part = ChunkNotes(chunk=chunk, failure=exc.reason)
+        results.append(part)
         progress(len(results) / len(chunks))
     return results
+
+
+def chunk_key(chunk: Chunk) -> str:
+    """Identifies a chunk across runs: same prompt, same segments, same place."""
+    return (f"{prompts.EXTRACT_VERSION}:{chunk.index}:{chunk.lines[0].idx}-"
+            f"{chunk.lines[-1].idx}")
+
+
+def part_to_json(part: ChunkNotes) -> dict[str, Any]:
+    return {"model": part.model, "decisions": part.decisions, "key_points": part.key_points,
+            "items": [{**asdict(i), "due_date": i.due_date.isoformat() if i.due_date else None}
+                      for i in part.items]}
+
+
+def parts_from_json(saved: dict[str, Any], chunks: Sequence[Chunk]) -> dict[int, ChunkNotes]:
+    """Parts an earlier run finished, for the chunks that are still the same."""
+    found: dict[int, ChunkNotes] = {}
+    for chunk in chunks:
+        data = saved.get(chunk_key(chunk))
+        if not isinstance(data, dict):
+            continue
+        items = [NoteItem(**{**i, "due_date": date.fromisoformat(i["due_date"])
+                             if i.get("due_date") else None}) for i in data.get("items", [])]
+        found[chunk.index] = ChunkNotes(chunk, items, list(data.get("decisions", [])),
+                                        list(data.get("key_points", [])), data.get("model", ""))
+    return found
 
 
 def _same_task(a: NoteItem, b: NoteItem) -> bool:

@@ -20,9 +20,12 @@ from app.llm.email import ItemLine, compose_body, write_email
 from app.llm.notes import (
     ChunkNotes,
     NoteItem,
+    chunk_key,
     extract_all,
     merge_items,
     merge_texts,
+    part_to_json,
+    parts_from_json,
     split,
     summarise,
 )
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTES_PROMPT_VERSION = f"{prompts.EXTRACT_VERSION}+{prompts.SUMMARY_VERSION}"
+_SAVED_PARTS = "parts_done"
 
 
 def _waiting(services: LLMServices) -> tuple[LLMBackend | None, StageResult | None]:
@@ -86,9 +90,15 @@ class NotesStage:
         num_ctx = services.llm_settings().num_ctx
         chunks = split(lines, num_ctx)
         call = services.call_context(ctx.meeting_id, local, ctx.cancel)
+        # Parts read before Ollama went away are kept in the job's detail, not asked again.
+        saved: dict[str, Any] = dict(ctx.detail.get(_SAVED_PARTS) or {})
+
+        def keep(part: ChunkNotes) -> None:
+            saved[chunk_key(part.chunk)] = part_to_json(part)
+
         try:
-            parts = extract_all(call, chunks, meeting_day,
-                                lambda f: ctx.progress(0.9 * f), ctx.check_cancel)
+            parts = extract_all(call, chunks, meeting_day, lambda f: ctx.progress(0.9 * f),
+                                ctx.check_cancel, parts_from_json(saved, chunks), keep)
             readable = [p for p in parts if not p.failure]
             summary_text, problems = "", [f"part {p.chunk.index + 1}: {p.failure}"
                                           for p in parts if p.failure]
@@ -101,7 +111,9 @@ class NotesStage:
                 except NeedsAttention as exc:
                     problems.append(f"summary: {exc.reason}")
         except BackendUnavailable as exc:
-            return _wait_result(exc)
+            waiting = _wait_result(exc)
+            waiting.detail[_SAVED_PARTS] = saved
+            return waiting
         except CallCancelled:
             raise StageCancelled() from None
         if not readable:
@@ -111,6 +123,7 @@ class NotesStage:
                                {"problems": problems})
         detail = _store_notes(ctx.container, ctx.meeting_id, parts, tasks, summary_text,
                               summary_model)
+        detail[_SAVED_PARTS] = {}  # stored for good: a rerun reads the meeting afresh
         ctx.progress(1.0)
         if problems:
             return StageResult(Outcome.NEEDS_ATTENTION,

@@ -38,3 +38,43 @@ def test_waiting_stages_resume_when_ollama_is_back(container: Container,
         assert len(list(s.scalars(select(ActionItem).where(
             ActionItem.meeting_id == meeting_id)))) == 4
         assert s.scalars(select(EmailDraft).where(EmailDraft.meeting_id == meeting_id)).one()
+
+
+def test_parts_read_before_ollama_went_away_are_not_asked_again(
+        container: Container, ollama: OllamaStandIn) -> None:
+    from tests.llm.fake_model import ollama_answer
+
+    runner = PipelineRunner(container, stages=build_stages(container))
+    lines, planted = synthetic_meeting(40 * 60)  # five chunks
+    meeting_id = add_meeting(container, lines)
+    answered = 0
+
+    def model_removed_after_two(request: dict[str, object]) -> object:
+        nonlocal answered
+        answered += 1
+        if answered == 2:
+            ollama.models = []  # e.g. `ollama rm` while we work: the next call gets a 404
+        return ollama_answer(request)  # type: ignore[arg-type]
+
+    ollama.answer = model_removed_after_two  # type: ignore[assignment]
+    first = runner.run(meeting_id)
+    notes = next(s for s in first.stages if s.stage == NotesStage.name)
+    assert notes.state == JobState.WAITING.value and "ollama pull mistral" in notes.fix
+    asked_before = [r["messages"][1]["content"] for r in ollama.chat_requests()]
+
+    ollama.models = ["mistral:latest"]
+    ollama.requests.clear()
+    (after,) = runner.resume()
+    assert after.status == MeetingStatus.READY.value
+    asked_after = [r["messages"][1]["content"] for r in ollama.chat_requests()]
+    extracts_after = [text for text in asked_after if "Transcript excerpt" in text]
+    assert not set(asked_before[:2]) & set(extracts_after)  # the two good parts were kept
+    assert len(asked_before) == 3 and "excerpt 3 of 5" in extracts_after[0]
+    assert len(extracts_after) == 3  # the one cut off, and the two never asked
+    with container.db.session() as s:
+        texts = [a.text for a in s.scalars(select(ActionItem).where(
+            ActionItem.meeting_id == meeting_id).order_by(ActionItem.position))]
+        job = s.scalars(select(Job).where(Job.meeting_id == meeting_id,
+                                          Job.stage == NotesStage.name)).one()
+    assert texts == [p.task for p in planted]
+    assert job.detail["parts_done"] == {}
