@@ -60,6 +60,13 @@ class LLMServices:
             reasons.append(status)
         return None, reasons
 
+    def local_ready(self) -> bool:
+        """Cheap poll for the GUI: is a local engine up now (so waiting stages can resume)?"""
+        backend, _ = self.pick_local()
+        if isinstance(backend, OllamaBackend):
+            backend.close()
+        return backend is not None
+
     def claude(self) -> ClaudeBackend | None:
         """Claude, if the user allowed the cloud and stored a key (else None)."""
         llm = self.llm_settings()
