@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import ollama
@@ -76,7 +76,7 @@ class OllamaBackend:
 
     def close(self) -> None:
         for client in self._clients.values():
-            client.close()
+            cast(Any, client).close()  # untyped in the client library
         self._clients.clear()
 
     def _down(self) -> BackendUnavailable:
@@ -112,7 +112,8 @@ class OllamaBackend:
         parts: list[str] = []
         last: ollama.ChatResponse | None = None
         try:
-            stream = self._client(self.timeout_s).chat(
+            stream: Generator[ollama.ChatResponse, None, None] = self._client(  # type: ignore[assignment]
+                self.timeout_s).chat(
                 model=self.model, messages=messages, stream=True, format=request.schema,
                 options=options, keep_alive="10m")
             for part in stream:
