@@ -10,6 +10,7 @@ lives in `settings.transcription.model`, and `resolve()` checks such a name.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno
 import hashlib
@@ -20,6 +21,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -60,6 +62,7 @@ __all__ = ["CatalogItem", "InstalledModel", "ModelError", "ModelStore"]
 # Bump when the converter's output changes, so built-in models are made again.
 CONVERTER_VERSION = 1
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_STALE_AFTER_S = 15 * 60
 _LIST_HINT = "See the available models with `recap models list --all`."
 
 
@@ -216,6 +219,17 @@ class ModelStore:
         self._verified.add(key)
         return True
 
+    @staticmethod
+    def _sweep_stale_temporaries(target: Path) -> None:
+        # A conversion killed mid-way (power cut, kill -9) leaves its temporary file behind.
+        # Young ones may belong to another Recap process converting right now: leave those.
+        cutoff = time.time() - _STALE_AFTER_S
+        for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    log.info("removed leftover %s", tmp)
+
     def ensure_embedded(self, name: str = DEFAULT_MODEL, progress: Progress | None = None) -> Path:
         """The built-in model's file, converting it from the installed weights if needed."""
         name = canonical_name(name)
@@ -227,6 +241,7 @@ class ModelStore:
                              src.extra)
         target = self._file(name)
         with self._lock:
+            self._sweep_stale_temporaries(target)
             parts = [self._locate(p) for p in src.parts]
             fingerprint = self._fingerprint(src, parts)
             entry = self._manifest().get(name)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import httpx
@@ -77,6 +79,17 @@ def test_damaged_built_in_model_is_made_again(tmp_path: Path, tiny_q8: Path,
     assert not path.exists() or _sha256(path) != good
     assert _store(tmp_path).path_for(NAME) == path
     assert _sha256(path) == good
+
+
+def test_leftovers_of_a_killed_conversion_are_swept(tmp_path: Path, tiny_q8: Path) -> None:
+    path = _seed(tmp_path, tiny_q8)
+    stale = path.with_name(f".{path.name}.abc123.tmp")
+    fresh = path.with_name(f".{path.name}.def456.tmp")  # maybe another process, right now
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"half a model")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    assert _store(tmp_path).path_for(NAME) == path
+    assert not stale.exists() and fresh.exists()
 
 
 def test_interrupted_conversion_leaves_no_file(tmp_path: Path) -> None:
