@@ -10,7 +10,8 @@ them, the log says so) because the rest of the meeting is still worth transcribi
 ends early (an unfinished copy or download: the header promises more than the data holds) raises
 `TruncatedAudio` unless the caller passes `allow_truncated=True`, because a silently half-
 transcribed meeting is worse than a clear error; callers that know better (e.g. recovering a
-recording after a crash) opt in and get what could be read.
+recording after a crash) opt in and get what could be read. Formats without a length in their
+header (mp3, raw AAC) cannot tell a cut-off file from a short one: they decode what is there.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ _CORRUPT_ABOVE = 0.10
 # -50 dBFS sits well below quiet speech (-35..-20 dBFS) and above room tone and dither.
 _SPEECH_RMS = 10 ** (-50 / 20)
 _WINDOW = SAMPLE_RATE // 10
+_BITRATE_ESTIMATED_FORMATS = frozenset({"mp3", "aac", "ac3", "eac3", "mpeg", "mpegts", "adts"})
 _MIN_LOUD_WINDOWS = 3
 
 Audio = npt.NDArray[np.float32]
@@ -179,10 +181,13 @@ def _info(
 def _duration(
     path: Path, container: av.container.InputContainer, stream: av.AudioStream
 ) -> tuple[float, bool]:
+    # Elementary streams (mp3, ADTS aac, ...) have no length in a header: FFmpeg estimates it
+    # from the bit rate, which is only approximate and cannot reveal a cut-off file.
+    exact = container.format.name not in _BITRATE_ESTIMATED_FORMATS
     if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base), True
+        return float(stream.duration * stream.time_base), exact
     if container.duration is not None:  # in microseconds (av.time_base)
-        return container.duration / av.time_base, True
+        return container.duration / av.time_base, exact
     # No header duration (raw streams, some live recordings): estimate from the bit rate,
     # which may be off for variable-bit-rate audio; the decode buffer grows if it was short.
     bit_rate = stream.codec_context.bit_rate or container.bit_rate
