@@ -136,7 +136,8 @@ class PipelineRunner:
             )
             s.add(meeting)
             s.flush()
-            self._ensure_jobs(s, meeting.id)
+            # Job rows are made by run(): building the stage list imports the AI layer,
+            # which adding a file (e.g. a finished recording) should not wait for.
             return meeting.id
 
     def _ensure_jobs(self, s: object, meeting_id: str) -> None:
