@@ -49,9 +49,10 @@ class Container:
 
     @cached_property
     def model_store(self) -> ModelStore:
+        from app.paths import bundled_models_dir
         from app.transcribe.model_store import ModelStore
 
-        return ModelStore(self.paths.models, self.paths.cache)
+        return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir())
 
     @cached_property
     def pipeline(self) -> PipelineRunner:

