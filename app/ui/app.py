@@ -7,11 +7,16 @@ Everything is built here and handed down (no globals). Import-time work is nil, 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
+
+# Milliseconds after start-up at which the app closes its window and quits (0 = as soon as the
+# event loop runs). For checking a built installer starts; unset in normal use.
+QUIT_AFTER_ENV = "RECAP_QUIT_AFTER_MS"
 
 
 def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
@@ -40,6 +45,10 @@ def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
                                           (time.perf_counter() - started) * 1000))
     if files:
         window.import_paths([Path(f) for f in files])
+    quit_after = os.environ.get(QUIT_AFTER_ENV, "")
+    if quit_after.isdigit():  # smoke tests of installed builds: start, settle, quit cleanly
+        window.quit_without_asking = True
+        QTimer.singleShot(int(quit_after), window.close)
     try:
         return int(app.exec())
     finally:
