@@ -48,14 +48,17 @@ class BuiltinProvider:
         self.threads = threads
         self._lock = threading.Lock()
         self._backend: BuiltinBackend | None = None
-        self._key: tuple[str, str, int] | None = None
+        self._key: tuple[object, ...] | None = None
 
     def __call__(self) -> LLMBackend:
         model = self.store.resolve(self.preferred())
         if model is None:
             return NoBuiltinModel()
         path = model.path or self.store.folder / f"{model.name}.gguf"
-        key = (model.name, str(path), self.n_ctx())
+        # The file's size and time are in the key: a re-imported file gets a fresh engine.
+        stat = path.stat() if path.exists() else None
+        key = (model.name, str(path), self.n_ctx(),
+               (stat.st_size, stat.st_mtime_ns) if stat else None)
         with self._lock:
             if self._backend is None or self._key != key:
                 prepare = (lambda: self.store.prepare(model)) if model.bundle else None
