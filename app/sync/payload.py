@@ -85,6 +85,16 @@ def _from_json(kind: str, name: str, value: Any) -> Any:
     return value
 
 
+def assign(session: Session, kind: str, obj: SyncedMixin, data: dict[str, Any],
+           synced_at: datetime | None = None) -> None:
+    """Copy a payload's fields (and a meeting's transcript) onto a local row."""
+    for name in _FIELDS[kind]:
+        if name in data:
+            setattr(obj, name, _from_json(kind, name, data[name]))
+    if isinstance(obj, Meeting) and "segments" in data:
+        _apply_segments(session, obj, data["segments"], synced_at)
+
+
 def apply(session: Session, kind: str, obj: SyncedMixin | None, remote: dict[str, Any],
           synced_at: datetime) -> SyncedMixin:
     """Make the local row equal to the server's state (call inside ``remote_apply``)."""
@@ -92,10 +102,6 @@ def apply(session: Session, kind: str, obj: SyncedMixin | None, remote: dict[str
     if obj is None:
         obj = model(id=remote["id"])
         session.add(obj)
-    data = remote.get("data") or {}
-    for name in _FIELDS[kind]:
-        if name in data:
-            setattr(obj, name, _from_json(kind, name, data[name]))
     stamp = parse_time(remote["updated_at"])
     obj.version = int(remote["version"])
     obj.updated_at = stamp
@@ -105,14 +111,14 @@ def apply(session: Session, kind: str, obj: SyncedMixin | None, remote: dict[str
         obj.deleted_at = obj.deleted_at or stamp
     else:
         obj.deleted_at = None
-    if isinstance(obj, Meeting) and "segments" in data:
-        _apply_segments(session, obj, data["segments"], synced_at)
+    assign(session, kind, obj, remote.get("data") or {}, synced_at)
     return obj
 
 
 def _apply_segments(session: Session, meeting: Meeting, remote: list[dict[str, Any]],
-                    synced_at: datetime) -> None:
-    """The transcript becomes exactly the remote one (segments keep their ids everywhere)."""
+                    synced_at: datetime | None) -> None:
+    """The transcript becomes exactly the given one (segments keep their ids everywhere).
+    With ``synced_at`` the segments are the server's; without, a local edit (a restore)."""
     wanted = {seg["id"]: seg for seg in remote}
     current = list(meeting.segments)
     for seg in current:
@@ -128,10 +134,11 @@ def _apply_segments(session: Session, meeting: Meeting, remote: list[dict[str, A
             meeting.segments.append(seg)
         for name in SEGMENT_FIELDS[1:]:
             setattr(seg, name, item[name])
-        seg.synced_at = synced_at
         seg.deleted_at = None
-        seg.device_id = meeting.device_id
-        seg.updated_at = meeting.updated_at
+        if synced_at is not None:
+            seg.synced_at = synced_at
+            seg.device_id = meeting.device_id
+            seg.updated_at = meeting.updated_at
 
 
 def content_of(kind: str, obj: SyncedMixin) -> tuple[bool, dict[str, Any]]:

@@ -126,3 +126,30 @@ def test_a_device_clock_a_day_behind_does_not_lose_its_later_edit(tmp_path, serv
     finally:
         for d in (a, slow, fast):
             d.close()
+
+
+def test_a_losing_version_can_be_restored_and_then_syncs_everywhere(pair) -> None:
+    from app.sync.history import restore
+
+    a, b = pair
+    mid = a.add_meeting("Roadmap", segments=2)
+    a.sync()
+    b.sync()
+    a.edit("meeting", mid, title="A's title")
+    b.edit("meeting", mid, title="B's title")
+    a.sync()
+    b.sync()
+    a.sync()
+    assert a.get("meeting", mid)["title"] == "B's title"  # type: ignore[index]
+    (kept,) = a.history(mid)
+    with a.db.session() as s:
+        restore(s, kept.id)
+    assert a.engine.pending_count() == 1
+    a.sync()
+    b.sync()
+    for device in (a, b):
+        meeting = device.get("meeting", mid)
+        assert meeting is not None and meeting["title"] == "A's title"
+        assert len(meeting["segments"]) == 2
+    assert a.history(mid)[0].restored_at is not None
+    assert b.history(mid) == []  # the restore had seen B's version: not a conflict
