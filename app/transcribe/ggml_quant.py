@@ -39,11 +39,12 @@ def _blocks(x: npt.ArrayLike) -> F32:
 
 
 def _round_half_away(v: F32) -> F32:
-    # C's roundf; numpy's round is half-to-even and would differ on exact halves.
-    whole = np.trunc(v)
-    frac = v - whole
-    step = np.where(np.abs(frac) >= 0.5, np.sign(v), 0).astype(np.float32)
-    rounded: F32 = whole + step
+    # C's roundf. numpy's rint rounds exact halves to even instead; those (and only those)
+    # lie exactly 0.5 from rint's answer, and for them v + copysign(0.5, v) is exact.
+    rounded: F32 = np.rint(v)
+    halves = np.abs(v - rounded) == np.float32(0.5)
+    if halves.any():
+        rounded[halves] = v[halves] + np.copysign(np.float32(0.5), v[halves])
     return rounded
 
 
