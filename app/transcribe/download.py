@@ -178,13 +178,19 @@ def _fetch(client: httpx.Client, url: str, part: Path, progress: Progress | None
                 raise _disk_full(part, total - have)
         try:
             with _open_part(part, mode) as f:
-                for chunk in response.iter_bytes(_CHUNK):
+                reported = have
+                # Whatever the network hands over is written at once, so a cut loses nothing
+                # already received; progress is reported once per MiB.
+                for chunk in response.iter_bytes():
                     if cancel is not None and cancel():
                         raise DownloadCancelled()
                     f.write(chunk)
                     have += len(chunk)
-                    if progress is not None:
+                    if progress is not None and (have - reported >= _CHUNK or have == total):
                         progress(have, total)
+                        reported = have
+                if progress is not None and have != reported:
+                    progress(have, total)
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:

@@ -31,6 +31,7 @@ class ModelServer:
     url: str = ""
     files: dict[str, Served] = field(default_factory=dict)
     requests: list[dict[str, str]] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> where it moved (302)
 
     def add(self, name: str, data: bytes, **kw: object) -> Served:
         served = Served(data, **kw)  # type: ignore[arg-type]
@@ -48,6 +49,12 @@ def _handler(state: ModelServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             state.requests.append({"path": self.path, "range": self.headers.get("Range", ""),
                                    "if-range": self.headers.get("If-Range", "")})
+            if self.path in state.redirects:  # like Hugging Face's resolve/ URLs to its CDN
+                self.send_response(302)
+                self.send_header("Location", state.url + state.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             served = state.files.get(self.path)
             if served is None:
                 body = b"Entry not found"
