@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class Served:
     data: bytes
     etag: str = ""
     cut_after: int | None = None  # close the connection after this many body bytes, once
+    stall_after: int | None = None  # go silent after this many body bytes, once
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -83,6 +85,13 @@ def _handler(state: ModelServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Accept-Ranges", "bytes")
             self.end_headers()
             body = memoryview(data)[start:]
+            if served.stall_after is not None:
+                stall, served.stall_after = served.stall_after, None
+                self.wfile.write(body[:stall])
+                self.wfile.flush()
+                time.sleep(2)  # longer than the client's read timeout
+                self.close_connection = True
+                return
             if served.cut_after is not None:
                 cut, served.cut_after = served.cut_after, None
                 self.wfile.write(body[:cut])

@@ -72,6 +72,15 @@ def test_cut_connection_resumes_with_a_range_request(
     assert 0 < resumed_at <= cut
 
 
+def test_stalled_transfer_times_out_and_resumes(
+    model_server: ModelServer, payload: bytes, tmp_path: Path
+) -> None:
+    model_server.add("ggml-x.bin", payload, stall_after=1_300_000)
+    result = _fetch(model_server, tmp_path, client_factory=lambda: httpx.Client(timeout=0.5))
+    assert result.path.read_bytes() == payload
+    assert model_server.requests[-1]["range"] == "bytes=1300000-"
+
+
 def test_redirect_to_a_cdn_is_followed_and_resumes_there(
     model_server: ModelServer, payload: bytes, tmp_path: Path
 ) -> None:
