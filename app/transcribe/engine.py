@@ -4,8 +4,10 @@ Called from a worker thread. pywhispercpp releases the GIL while whisper.cpp com
 callbacks run on that same worker thread, so `on_segment` and `on_progress` must hand results to
 a GUI through its own mechanism (Qt signals in `app/ui/`). Things this wrapper takes care of:
 
-- Cancel: whisper.cpp's abort callback stops it within a fraction of a second, but pywhispercpp
-  then returns the partial segments as if all went well, so we keep our own flag and raise.
+- Cancel: whisper.cpp's abort callback stops it, but pywhispercpp then returns the partial
+  segments as if all went well, so we keep our own flag and raise. whisper.cpp consults the
+  callback between decoder steps, not inside the encoder: the worst-case delay is one encoder
+  pass over a 30 s window (about 0.3 s for tiny.en on two cores, more for bigger models).
 - An exception inside a callback must not unwind through C code (that aborts the process):
   callbacks are guarded, the error is kept, whisper is asked to stop, and it is re-raised after.
 - Parameters set on a pywhispercpp model persist between calls: every call sets all of ours.
