@@ -71,7 +71,7 @@ def run_pyinstaller(dist: Path, work: Path, model: Path, gguf: Path | None) -> P
     env.pop("RECAP_BUNDLE_GGUF", None)
     if gguf is not None:
         env["RECAP_BUNDLE_GGUF"] = str(gguf)
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
            "--distpath", str(dist), "--workpath", str(work / "pyinstaller"),
            str(PACKAGING / "recap.spec")]
     log.info("running %s", " ".join(cmd))
