@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import errno
-import hashlib
 import importlib.util
 import json
 import logging
@@ -23,7 +22,6 @@ import re
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -45,15 +43,18 @@ from app.transcribe.download import (
     Progress,
     default_client_factory,
     download_file,
-    install_atomically,
 )
 from app.transcribe.errors import ModelError
 from app.transcribe.ggml_file import (
-    GgmlHeader,
     NotAWhisperModel,
-    expected_tensor_count,
     read_header,
-    read_tensors,
+)
+from app.transcribe.model_files import (
+    CatalogItem,
+    InstalledModel,
+    check_ggml,
+    copy_into,
+    sha256_of,
 )
 
 log = logging.getLogger(__name__)
@@ -65,59 +66,6 @@ CONVERTER_VERSION = 1
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _STALE_AFTER_S = 15 * 60
 _LIST_HINT = "See the available models with `recap models list --all`."
-
-
-@dataclass(frozen=True)
-class InstalledModel:
-    name: str
-    path: Path
-    size: int  # bytes on disk (0 for a built-in model not made yet)
-    kind: str  # "embedded", "downloaded" or "imported"
-    multilingual: bool
-    default: bool
-    ready: bool  # False: a built-in model that will be converted on first use
-
-
-@dataclass(frozen=True)
-class CatalogItem:
-    name: str
-    size_mb: int
-    multilingual: bool
-    source: str  # "embedded" (made offline from installed weights) or "download"
-    installed: bool
-    checksum: bool  # a published checksum verifies the download
-
-    @property
-    def size(self) -> int:
-        """Approximate size in bytes (like InstalledModel.size)."""
-        return self.size_mb * 1_000_000
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _check_ggml(path: Path) -> GgmlHeader:
-    """Header and tensor table of a ggml file, or a human ModelError."""
-    try:
-        header, tensors = read_tensors(path)
-    except NotAWhisperModel as exc:
-        raise ModelError(
-            f"{path.name} is not a Whisper model for whisper.cpp: {exc}.",
-            "Choose a ggml .bin file (such as ggml-base.en.bin from the whisper.cpp model "
-            "page); PyTorch, CTranslate2 and GGUF files are not supported.",
-        ) from exc
-    except OSError as exc:
-        raise ModelError(f"Could not read {path}: {exc.strerror or exc}.",
-                         "Check the file exists and is readable.") from exc
-    if len(tensors) < expected_tensor_count(header):
-        raise ModelError(f"{path.name} is incomplete (some of its weights are missing).",
-                         "Download or copy the file again.")
-    return header
 
 
 class ModelStore:
@@ -226,7 +174,7 @@ class ModelStore:
         key = (str(path), st.st_size, st.st_mtime_ns)
         if key in self._verified:
             return True
-        if _sha256(path) != entry.get("sha256"):
+        if sha256_of(path) != entry.get("sha256"):
             log.warning("%s does not match its recorded checksum", path)
             return False
         self._verified.add(key)
@@ -326,7 +274,7 @@ class ModelStore:
         """
         as_path = Path(name).expanduser()
         if name.endswith(".bin") and (os.sep in name or "/" in name) and as_path.is_file():
-            _check_ggml(as_path)
+            check_ggml(as_path)
             return as_path
         name = self.resolve(name)
         if name in EMBEDDED:
@@ -417,7 +365,7 @@ class ModelStore:
     @staticmethod
     def _check_download(part: Path) -> None:
         try:
-            _check_ggml(part)
+            check_ggml(part)
         except ModelError as exc:
             reason = str(exc).partition(": ")[2] or str(exc)
             raise ModelError(f"The server did not send a Whisper model: {reason}",
@@ -429,7 +377,7 @@ class ModelStore:
         source = Path(path).expanduser()
         if not source.is_file():
             raise ModelError(f"There is no file at {source}.", "Check the path and try again.")
-        header = _check_ggml(source)
+        header = check_ggml(source)
         name = canonical_name(name or source.name)
         if not _NAME_RE.match(name):
             raise ModelError(f"{name!r} is not a usable model name.",
@@ -437,25 +385,14 @@ class ModelStore:
         if name in EMBEDDED:
             raise ModelError(f"{name} is the name of a built-in model.",
                              "Pick another name with --name.")
-        self.models_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".import", dir=self.models_dir)
-        tmp = Path(tmp_name)
-        digest = hashlib.sha256()
         try:
-            with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
-                while block := src.read(1 << 20):
-                    digest.update(block)
-                    dst.write(block)
-                dst.flush()
-                os.fsync(dst.fileno())
-            install_atomically(tmp, self._file(name))
+            digest = copy_into(source, self._file(name))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise ModelError(f"Could not copy the model: {exc.strerror or exc}.",
                              "Check there is free disk space, then retry.") from exc
         size = self._file(name).stat().st_size
         self._record(name, {"file": self._file(name).name, "kind": "imported", "size": size,
-                            "sha256": digest.hexdigest(), "source": str(source),
+                            "sha256": digest, "source": str(source),
                             "multilingual": header.multilingual})
         log.info("imported %s as %s", source, name)
         return InstalledModel(name, self._file(name), size, "imported", header.multilingual,
