@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.models import Base, utcnow
+from app.store.models import ActionItem, Base, EmailDraft, Meeting, Segment, utcnow
 
 
 class SyncState(Base):
@@ -60,3 +60,11 @@ class ParkedRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     meeting_id: Mapped[str] = mapped_column(String(36), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# The outbox asks "which rows have synced_at null?" every round: with these indexes that costs
+# the number of pending rows, not the size of the database.
+Index("ix_meetings_synced_at", Meeting.synced_at)
+Index("ix_segments_synced_at", Segment.synced_at)
+Index("ix_action_items_synced_at", ActionItem.synced_at)
+Index("ix_email_drafts_synced_at", EmailDraft.synced_at)

@@ -192,35 +192,51 @@ class SyncEngine:
         for row in rows:
             by_kind.setdefault(row["kind"], []).append(row)
         bases: list[dict[str, Any]] = []
-        for kind in ("meeting", "email_draft", "action_item"):
-            batch = by_kind.get(kind, [])
-            if not batch:
-                continue
-            locals_ = _load(session, kind, [r["id"] for r in batch])
-            known = outbox._bases(session, kind, [r["id"] for r in batch])
-            for row in batch:
-                if self._apply_one(session, kind, locals_.get(row["id"]),
-                                   known.get(row["id"], 0), row, now, report):
-                    bases.append({"b_kind": kind, "b_id": row["id"], "b_v": int(row["version"])})
-        outbox.set_bases(session, bases)
+        meetings: dict[str, Meeting | None] = {}
+        # No autoflush: a lookup must not flush everything applied so far (quadratic).
+        with session.no_autoflush:
+            for kind in ("meeting", "email_draft", "action_item"):
+                batch = by_kind.get(kind, [])
+                if not batch:
+                    continue
+                locals_ = _load(session, kind, [r["id"] for r in batch])
+                known = outbox._bases(session, kind, [r["id"] for r in batch])
+                if kind == "meeting":
+                    meetings.update(locals_)  # type: ignore[arg-type]
+                else:
+                    wanted = {meeting_id_of(kind, r) for r in batch} - meetings.keys()
+                    meetings.update(_owners(session, wanted))
+                for row in batch:
+                    obj = self._apply_one(session, kind, locals_.get(row["id"]),
+                                          known.get(row["id"], 0), row, now, report, meetings)
+                    if obj is not None:
+                        bases.append({"b_kind": kind, "b_id": row["id"],
+                                      "b_v": int(row["version"])})
+                        if isinstance(obj, Meeting):
+                            meetings[obj.id] = obj
+                if kind == "meeting":
+                    session.flush()  # drafts have no ORM relationship: insert meetings first
         session.flush()
+        outbox.set_bases(session, bases)
         self._unpark(session, report, now)
 
     def _apply_one(self, session: Session, kind: str, obj: SyncedMixin | None, base: int,
-                   row: dict[str, Any], now: datetime, report: RoundReport) -> bool:
+                   row: dict[str, Any], now: datetime, report: RoundReport,
+                   meetings: dict[str, Meeting | None]) -> SyncedMixin | None:
+        """Apply one pulled row; returns the local row, or None when it was left alone."""
         if int(row["version"]) <= base:
-            return False  # ours, or older than what we have
+            return None  # ours, or older than what we have
         meeting_id = meeting_id_of(kind, row)
-        owner = session.get(Meeting, meeting_id) if meeting_id is not None else obj
+        owner = meetings.get(meeting_id) if meeting_id is not None else obj
         if meeting_id is not None and owner is None:
             session.merge(ParkedRow(row_id=row["id"], kind=kind, meeting_id=meeting_id,
                                     payload=row))
-            return False  # its meeting has not arrived yet
+            return None  # its meeting has not arrived yet
         if isinstance(owner, Meeting) and owner.local_only:
-            return False  # kept on this device only: the local copy stays as it is
+            return None  # kept on this device only: the local copy stays as it is
         if obj is not None:
             if _pending(session, obj):
-                return False  # our next push carries the local edit; the server decides
+                return None  # our next push carries the local edit; the server decides
             if _overridden(base, row) and not same_content(kind, obj, row):
                 deleted = obj.deleted_at is not None
                 session.add(RowHistory(
@@ -229,9 +245,9 @@ class SyncEngine:
                     version=obj.version, device_id=obj.device_id, deleted=deleted,
                     data=serialize(kind, obj), winner_device_id=row["device_id"]))
                 report.kept_in_history += 1
-        apply(session, kind, obj, row, now)
+        applied = apply(session, kind, obj, row, now)
         report.applied += 1
-        return True
+        return applied
 
     def _unpark(self, session: Session, report: RoundReport, now: datetime) -> None:
         parked = list(session.scalars(
@@ -260,6 +276,14 @@ def _load(session: Session, kind: str, ids: list[str]) -> dict[str, SyncedMixin]
     if model is Meeting:
         query = query.options(selectinload(Meeting.segments))
     return {obj.id: obj for obj in session.scalars(query)}
+
+
+def _owners(session: Session, ids: set[str | None]) -> dict[str, Meeting | None]:
+    wanted = [i for i in ids if i]
+    if not wanted:
+        return {}
+    found = {m.id: m for m in session.scalars(select(Meeting).where(Meeting.id.in_(wanted)))}
+    return {i: found.get(i) for i in wanted}
 
 
 def _pending(session: Session, obj: SyncedMixin) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, SyncedMixin
@@ -48,9 +48,10 @@ class Mutation:
 
 
 def _pending_meetings() -> Any:
-    seg_pending = exists().where(Segment.meeting_id == Meeting.id, Segment.synced_at.is_(None))
+    # Two index lookups (synced_at is null), not a scan of every meeting.
+    seg_pending = select(Segment.meeting_id).where(Segment.synced_at.is_(None))
     return select(Meeting).where(Meeting.local_only.is_(False),
-                                 Meeting.synced_at.is_(None) | seg_pending)
+                                 Meeting.synced_at.is_(None) | Meeting.id.in_(seg_pending))
 
 
 def _pending_children(model: type[ActionItem] | type[EmailDraft]) -> Any:

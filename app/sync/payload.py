@@ -120,11 +120,11 @@ def _apply_segments(session: Session, meeting: Meeting, remote: list[dict[str, A
     """The transcript becomes exactly the given one (segments keep their ids everywhere).
     With ``synced_at`` the segments are the server's; without, a local edit (a restore)."""
     wanted = {seg["id"]: seg for seg in remote}
-    current = list(meeting.segments)
-    for seg in current:
-        if seg.id not in wanted:
-            meeting.segments.remove(seg)
-    session.flush()  # free the (meeting, idx) slots before new segments take them
+    gone = [seg for seg in meeting.segments if seg.id not in wanted]
+    for seg in gone:
+        meeting.segments.remove(seg)
+    if gone:
+        session.flush()  # free the (meeting, idx) slots before new segments take them
     by_id = {seg.id: seg for seg in meeting.segments}
     for item in remote:
         seg = by_id.get(item["id"])

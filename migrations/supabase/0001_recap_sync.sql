@@ -113,7 +113,8 @@ declare
     v_accept boolean;
     v_conflict boolean;
     v_result jsonb;
-    v_results jsonb := '[]'::jsonb;
+    -- An array, not a growing jsonb: appending to jsonb copies it, quadratic in batch size.
+    v_results jsonb[] := '{}';
 begin
     if v_uid is null then
         raise exception 'sign in to sync' using errcode = '42501';
@@ -136,7 +137,7 @@ begin
             -- pulled past later changes while it waited for this answer.
             select * into v_cur from public.recap_rows r
                 where r.user_id = v_uid and r.id = (v_m ->> 'id')::uuid;
-            v_results := v_results || jsonb_build_array(
+            v_results := array_append(v_results,
                 v_prior || jsonb_build_object('row', public.recap_row_json(v_cur)));
             continue;
         end if;
@@ -183,10 +184,12 @@ begin
             'id', v_m ->> 'id',
             'accepted', v_accept,
             'version', case when v_accept then v_cur.version end,
-            'row', public.recap_row_json(v_cur));
+            -- The device already holds what it sent; only a refusal needs the winner's row.
+            'row', case when v_accept then jsonb_build_object('version', v_cur.version)
+                        else public.recap_row_json(v_cur) end);
         insert into public.recap_mutations (user_id, device_id, mutation_id, result)
             values (v_uid, p_device, v_m ->> 'mutation_id', v_result);
-        v_results := v_results || jsonb_build_array(v_result);
+        v_results := array_append(v_results, v_result);
     end loop;
 
     update public.recap_cursors set last_seq = v_seq where user_id = v_uid;
@@ -194,7 +197,7 @@ begin
     delete from public.recap_mutations m
         where m.user_id = v_uid and m.device_id = p_device
           and m.created_at < now() - interval '30 days';
-    return jsonb_build_object('server_now', now(), 'results', v_results);
+    return jsonb_build_object('server_now', now(), 'results', to_jsonb(v_results));
 end;
 $$;
 

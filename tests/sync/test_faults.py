@@ -152,7 +152,8 @@ def test_expired_access_token_is_refreshed_and_the_round_succeeds(
     a = Device(tmp_path, "a", server, user)
     first_token = next(iter(memory_keyring.store.values()))
     a.add_meeting("Token")
-    time.sleep(2.1)  # the access token is now expired
+    server.access_ttl_s = 3600  # tokens issued from now on (the refreshed one) last
+    time.sleep(2.1)  # the first access token is now expired
     before = server.requests.count("/auth/v1/token")
     a.sync()
     assert server.requests.count("/auth/v1/token") == before + 1  # one refresh, then success
