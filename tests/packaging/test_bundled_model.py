@@ -80,3 +80,27 @@ def test_bundled_folder_is_found_only_in_a_frozen_app(tmp_path: Path,
         assert container.model_store.bundled_dir == tmp_path / "_internal" / "models"
     finally:
         container.close()
+
+
+def test_offline_installer_llm_is_offered_and_kept(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The "offline" variant ships the built-in LLM in models/llm: listed, chosen, not deleted."""
+    from app.llm.builtin.models import LLMModelError, LLMModelStore
+
+    internal = tmp_path / "_internal"
+    gguf = internal / "models" / "llm" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    gguf.parent.mkdir(parents=True)
+    with gguf.open("wb") as f:  # sparse, at the real size: the best model that fits in RAM
+        f.write(b"GGUF")
+        f.truncate(1_117_320_768)
+    store = LLMModelStore(tmp_path / "home" / "models", tmp_path / "home" / "cache",
+                          ram=lambda: 16 << 30)
+    assert store.resolve() is None or store.resolve().path != gguf  # from source: not seen
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(internal), raising=False)
+    chosen = store.resolve()
+    assert chosen is not None and chosen.path == gguf and chosen.source == "app"
+    assert store.prepare(chosen) == gguf
+    with pytest.raises(LLMModelError, match="offline installer"):
+        store.delete(chosen.name)
+    assert gguf.is_file()

