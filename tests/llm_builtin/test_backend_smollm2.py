@@ -116,7 +116,7 @@ def test_missing_model_file_is_unavailable_with_a_fix(tmp_path: Path) -> None:
     backend = BuiltinBackend(tmp_path / "gone.gguf")
     status = backend.availability()
     assert not status.ok
-    assert "not found" in status.reason and "recap models" in status.fix
+    assert "not found" in status.reason and "recap llm-models" in status.fix
     with pytest.raises(BackendUnavailable, match="not found"):
         backend.chat(extraction_request())
 

@@ -95,7 +95,7 @@ def test_a_download_that_is_not_a_model_is_refused(tmp_path: Path, server: Model
 def test_unknown_download_name_says_where_to_look(tmp_path: Path) -> None:
     with pytest.raises(LLMModelError, match="No downloadable model") as caught:
         store_for(tmp_path).download("gpt-17")
-    assert "recap models" in caught.value.fix
+    assert "recap llm-models" in caught.value.fix
 
 
 def test_import_checks_the_file_and_copies_it(tmp_path: Path) -> None:

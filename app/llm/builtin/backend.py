@@ -34,6 +34,7 @@ from app.llm.builtin.gguf import BadModelFile, read_header
 log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = 8192
+_GET_MODEL = "Download or import a model with `recap llm-models download` or `... import FILE`"
 
 
 def default_threads() -> int:
@@ -90,8 +91,7 @@ class BuiltinBackend:
         try:
             read_header(self.model_path)
         except BadModelFile as exc:
-            return Availability(False, f"Built-in model unusable: {exc}",
-                                "Download or import a model with `recap models llm`")
+            return Availability(False, f"Built-in model unusable: {exc}", _GET_MODEL)
         except OSError as exc:
             return Availability(False, f"Built-in model unreadable: {exc.strerror}",
                                 "Check the file's permissions")
@@ -121,8 +121,7 @@ class BuiltinBackend:
             read_header(self.model_path)
         except BadModelFile as exc:
             raise BackendUnavailable(f"The built-in model cannot be used: {exc}",
-                                     fix="Download or import a model with `recap models llm`"
-                                     ) from None
+                                     fix=_GET_MODEL) from None
         # llama.cpp's OpenMP threads spin while they wait for each other. When the cores are
         # busy with anything else (a video call, a browser, Whisper) the spinning threads
         # starve the working ones: measured on 2 busy cores, 144 s for 60 tokens spinning vs

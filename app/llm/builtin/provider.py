@@ -21,7 +21,7 @@ from app.llm.builtin.backend import DEFAULT_CONTEXT, BuiltinBackend
 from app.llm.builtin.models import LLMModelStore
 
 INSTALL_FIX = ('Install the offline model with `pip install "recap[offline-llm]"`, or download '
-               "one with `recap models llm download`.")
+               "one with `recap llm-models download`.")
 
 
 class NoBuiltinModel:
