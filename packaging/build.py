@@ -198,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "-offline" if args.offline else ""
     try:
         started = time.monotonic()
+        gguf = find_gguf(work, args.gguf) if args.offline else None  # fail before building
         model = prepare_whisper_model(work)
-        gguf = find_gguf(work, args.gguf) if args.offline else None
         bundle = run_pyinstaller(dist, work, model, gguf)
         log.info("bundle %s in %.0f s", bundle, time.monotonic() - started)
         for kind in artifacts:
