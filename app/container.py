@@ -16,6 +16,7 @@ from app.paths import AppPaths, app_paths
 from app.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
+    from app.llm.services import LLMServices
     from app.pipeline.runner import PipelineRunner
     from app.store.db import Database
     from app.transcribe.engine import WhisperEngine
@@ -59,6 +60,13 @@ class Container:
         from app.pipeline.runner import PipelineRunner
 
         return PipelineRunner(self)
+
+    @cached_property
+    def llm(self) -> LLMServices:
+        """Local engines (Ollama, then the built-in one), Claude, the ledger, the privacy gate."""
+        from app.llm.services import build_llm_services
+
+        return build_llm_services(self, builtin=True)
 
     def whisper_engine(self) -> WhisperEngine:
         """The loaded Whisper model, kept between meetings; rebuilt when settings change."""

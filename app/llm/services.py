@@ -85,13 +85,33 @@ class LLMServices:
         )
 
 
-def build_llm_services(container: Container) -> LLMServices:
+def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
+    """The in-process llama.cpp engine (issue 4), tried after Ollama; None if not shipped."""
+    try:
+        from app.llm.builtin.models import LLMModelStore
+        from app.llm.builtin.provider import BuiltinProvider
+    except ImportError:
+        return None
+    store = LLMModelStore(container.paths.models, container.paths.cache)
+    return BuiltinProvider(store, lambda: container.settings.llm.builtin_model,
+                           lambda: container.settings.llm.num_ctx)
+
+
+def build_llm_services(container: Container, *, builtin: bool = False) -> LLMServices:
+    """The AI services; ``builtin=True`` (what the container asks) adds the in-process engine.
+
+    Off by default so a caller wiring its own engines (tests, issue 4's) gets only Ollama.
+    """
     from app.secrets import anthropic_api_key
 
-    return LLMServices(
+    services = LLMServices(
         settings=lambda: container.settings, db=container.db,
         gate=NetworkGate(lambda: container.settings.privacy_mode), api_key=anthropic_api_key,
     )
+    engine = builtin_engine(container) if builtin else None
+    if engine is not None:
+        services.add_local(engine)
+    return services
 
 
 def services_for(container: Container) -> LLMServices:

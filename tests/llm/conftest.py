@@ -40,15 +40,15 @@ def container(ollama: OllamaStandIn) -> Iterator[Container]:
     box = Container()
     box.settings.llm.ollama_host = ollama.url
     box.settings.llm.timeout_s = 10.0
-    services = build_llm_services(box)
+    services = build_llm_services(box)  # Ollama only: these tests are about it
     services.claude_max_retries = 0
-    box.llm = services  # type: ignore[attr-defined]
+    box.llm = services
     yield box
     box.close()
 
 
 def services(container: Container) -> LLMServices:
-    return container.llm  # type: ignore[attr-defined,no-any-return]
+    return container.llm
 
 
 def add_meeting(container: Container, lines: list[Line], title: str = "Planning",

@@ -38,6 +38,8 @@ def transcribed_sample() -> str:
 
 def test_resume_says_what_is_pending_then_finishes_and_show_prints_notes(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # This test is about Ollama: leave out the built-in engine (issue 4 tests it).
+    monkeypatch.setattr("app.llm.services.builtin_engine", lambda container: None)
     server = OllamaStandIn(answer=ollama_answer)
     server.start()
     server.stop()  # a known port with nothing listening: Ollama is not running

@@ -78,3 +78,19 @@ def test_parts_read_before_ollama_went_away_are_not_asked_again(
                                           Job.stage == NotesStage.name)).one()
     assert texts == [p.task for p in planted]
     assert job.detail["parts_done"] == {}
+
+
+def test_the_apps_services_try_ollama_first_then_the_builtin_engine(
+        ollama: OllamaStandIn) -> None:
+    from app.llm.builtin.provider import BuiltinProvider
+
+    app = Container()
+    app.settings.llm.ollama_host = ollama.url
+    try:
+        services = app.llm  # as the CLI and the GUI build them
+        assert services is app.llm  # built once
+        assert [type(f) for f in services.local_factories] == [BuiltinProvider]
+        backend, skipped = services.pick_local()
+        assert backend is not None and backend.name == "ollama" and skipped == []
+    finally:
+        app.close()
