@@ -113,12 +113,12 @@ def run_size(server: StandIn, root: Path, meetings: int) -> dict[str, float]:
     assert rep.applied == rows, rep
     out["no changes, A"], rep = timed(a.sync)
     assert rep.pushed == 0 and rep.pulled == 0
-    for count in (10, 100, 1000):
-        count = min(count, meetings)
-        change(a, ids, count, f"round {count}")
-        out[f"{count:>5} changes, A push"], rep = timed(a.sync)
+    for label in (10, 100, 1000):
+        count = min(label, meetings)
+        change(a, ids, count, f"round {label}")
+        out[f"{label:>5} changes, A push"], rep = timed(a.sync)
         assert rep.accepted == count, rep
-        out[f"{count:>5} changes, B pull"], rep = timed(b.sync)
+        out[f"{label:>5} changes, B pull"], rep = timed(b.sync)
         assert rep.applied == count, rep
     out["peer: snapshot re-read"], _ = timed(lambda: _full_pull(a))
     a.close()

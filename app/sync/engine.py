@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.store.db import Database
@@ -99,8 +99,8 @@ class SyncEngine:
                 return
             if state.user_id:
                 log.warning("sync account changed; resyncing everything with the new one")
-                session.execute(SyncedRow.__table__.delete())
-                session.execute(ParkedRow.__table__.delete())
+                session.execute(delete(SyncedRow))
+                session.execute(delete(ParkedRow))
                 for model in (*KINDS.values(), Segment):
                     session.execute(model.__table__.update().values(synced_at=None))  # type: ignore[attr-defined]
             state.user_id = user

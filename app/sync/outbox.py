@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, SyncedMixin
@@ -146,9 +146,9 @@ def mark_acknowledged(session: Session, acked: list[tuple[Mutation, int]],
         _guarded_mark(session, Segment, segments)
     set_bases(session, bases)
     if forget:
-        table = SyncedRow.__table__
-        session.execute(table.delete().where(table.c.kind == bindparam("b_kind"),
-                                             table.c.row_id == bindparam("b_id")), forget)
+        session.execute(delete(SyncedRow).where(SyncedRow.kind == bindparam("b_kind"),
+                                                SyncedRow.row_id == bindparam("b_id")),
+                        forget)
 
 
 def _guarded_mark(session: Session, model: type[SyncedMixin], params: list[dict[str, Any]]) -> None:
@@ -167,7 +167,7 @@ def set_bases(session: Session, bases: list[dict[str, Any]]) -> None:
         return
     from sqlalchemy.dialects.sqlite import insert
 
-    stmt = insert(SyncedRow.__table__).values(
+    stmt = insert(SyncedRow).values(
         kind=bindparam("b_kind"), row_id=bindparam("b_id"), server_version=bindparam("b_v"))
     stmt = stmt.on_conflict_do_update(index_elements=["kind", "row_id"],
                                       set_={"server_version": stmt.excluded.server_version})

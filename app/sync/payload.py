@@ -100,7 +100,8 @@ def apply(session: Session, kind: str, obj: SyncedMixin | None, remote: dict[str
     """Make the local row equal to the server's state (call inside ``remote_apply``)."""
     model = KINDS[kind]
     if obj is None:
-        obj = model(id=remote["id"])
+        obj = model()
+        obj.id = remote["id"]
         session.add(obj)
     stamp = parse_time(remote["updated_at"])
     obj.version = int(remote["version"])
@@ -119,19 +120,21 @@ def _apply_segments(session: Session, meeting: Meeting, remote: list[dict[str, A
                     synced_at: datetime | None) -> None:
     """The transcript becomes exactly the given one (segments keep their ids everywhere).
     With ``synced_at`` the segments are the server's; without, a local edit (a restore)."""
-    wanted = {seg["id"]: seg for seg in remote}
-    gone = [seg for seg in meeting.segments if seg.id not in wanted]
-    for seg in gone:
-        meeting.segments.remove(seg)
+    wanted = {item["id"] for item in remote}
+    gone = [old for old in meeting.segments if old.id not in wanted]
+    for old in gone:
+        meeting.segments.remove(old)
     if gone:
         session.flush()  # free the (meeting, idx) slots before new segments take them
-    by_id = {seg.id: seg for seg in meeting.segments}
+    by_id = {old.id: old for old in meeting.segments}
     for item in remote:
-        seg = by_id.get(item["id"])
-        if seg is None:
+        found = by_id.get(item["id"])
+        if found is None:
             seg = Segment(id=item["id"], meeting_id=meeting.id, idx=item["idx"],
                           start_ms=item["start_ms"], end_ms=item["end_ms"])
             meeting.segments.append(seg)
+        else:
+            seg = found
         for name in SEGMENT_FIELDS[1:]:
             setattr(seg, name, item[name])
         seg.deleted_at = None

@@ -9,7 +9,7 @@ from app.net import NetworkGate
 from app.sync.client import SupabaseRpc
 from app.sync.engine import SyncEngine
 from app.sync.errors import SyncBlocked
-from app.sync.worker import SyncStatus, SyncWorker
+from app.sync.worker import SyncStatus, SyncWorker, watch_local_changes
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -30,7 +30,10 @@ def build_engine(container: Container, rpc: SupabaseRpc | None = None) -> SyncEn
 
 def build_worker(container: Container,
                  on_status: Callable[[SyncStatus], None] | None = None) -> SyncWorker:
+    """The GUI's worker: call ``start()``, and ``stop()`` on quit. Local edits wake it."""
     rpc = build_rpc(container)
-    return SyncWorker(build_engine(container, rpc),
-                      interval_s=container.settings.sync.interval_s,
-                      on_status=on_status, probe=rpc.probe)
+    worker = SyncWorker(build_engine(container, rpc),
+                        interval_s=container.settings.sync.interval_s,
+                        on_status=on_status, probe=rpc.probe)
+    watch_local_changes(container.db, worker)
+    return worker

@@ -13,7 +13,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.store import tracking
+from app.store.db import Database
+from app.store.models import SyncedMixin
 from app.sync.engine import RoundReport, SyncEngine
 from app.sync.errors import SyncError
 
@@ -32,8 +40,8 @@ class SyncStatus:
 
 def backoff_delay(failures: int, base_s: float, max_s: float, rng: random.Random) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, capped."""
-    ceiling = min(max_s, base_s * (2 ** max(0, failures - 1)))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    ceiling = min(max_s, base_s * float(2 ** max(0, failures - 1)))
+    return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 class SyncWorker:
@@ -157,3 +165,32 @@ class SyncWorker:
             self.on_status(status)
         except Exception:
             log.exception("sync status callback failed")
+
+
+_DIRTY = "recap_sync_dirty"
+
+
+def watch_local_changes(db: Database, worker: SyncWorker) -> Callable[[], None]:
+    """Wake the worker after every commit that edited synced rows on this device (rows that
+    sync itself applied do not count). Returns a function that stops watching."""
+    factory: Any = db._factory  # this database's sessions only, not every Session in-process
+
+    def after_flush(session: Session, _context: Any) -> None:
+        if session.info.get(tracking._REMOTE):
+            return
+        if any(isinstance(obj, SyncedMixin)
+               for obj in chain(session.new, session.dirty, session.deleted)):
+            session.info[_DIRTY] = True
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(_DIRTY, False):
+            worker.notify_change()
+
+    event.listen(factory, "after_flush", after_flush)
+    event.listen(factory, "after_commit", after_commit)
+
+    def stop() -> None:
+        event.remove(factory, "after_flush", after_flush)
+        event.remove(factory, "after_commit", after_commit)
+
+    return stop

@@ -211,17 +211,19 @@ def test_edit_made_while_a_push_is_in_flight_is_not_marked_synced(
 
 def test_worker_thread_syncs_on_change_backs_off_and_wakes_when_network_returns(
         tmp_path: Path, server: Any, user: dict[str, Any]) -> None:
-    from app.sync.worker import SyncWorker
+    from app.sync.worker import SyncWorker, watch_local_changes
 
     a = Device(tmp_path, "a", server, user, timeout_s=2)
     statuses: list[Any] = []
     network = {"up": True}
     worker = SyncWorker(a.engine, interval_s=3600, on_status=statuses.append,
                         probe=lambda: network["up"], backoff_base_s=60, probe_interval_s=0.05)
+    unwatch = watch_local_changes(a.db, worker)
     worker.start()
     _wait(lambda: worker.rounds == 1)
-    a.add_meeting("Background")
-    worker.notify_change()
+    time.sleep(0.3)
+    assert worker.rounds == 1  # its own round's writes do not wake it again
+    a.add_meeting("Background")  # a committed local edit wakes the worker by itself
     _wait(lambda: worker.rounds == 2)
     assert statuses[-1].state == "idle" and statuses[-1].pending == 0
     assert statuses[-1].last_synced_at is not None
@@ -230,7 +232,6 @@ def test_worker_thread_syncs_on_change_backs_off_and_wakes_when_network_returns(
     server.faults.kinds = ("drop_before",)
     server.faults.rate = 1.0
     a.add_meeting("While offline")
-    worker.notify_change()
     _wait(lambda: any(s.state == "offline" for s in statuses))
     offline = next(s for s in statuses if s.state == "offline")
     assert offline.pending == 4 and offline.last_error
@@ -245,6 +246,7 @@ def test_worker_thread_syncs_on_change_backs_off_and_wakes_when_network_returns(
     assert worker.stop(timeout_s=5)
     assert time.monotonic() - started < 2
     assert statuses[-1].state == "stopped"
+    unwatch()
     a.close()
 
 
