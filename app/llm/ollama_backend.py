@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5.0
 _PROBE_TIMEOUT_S = 5.0
+_SECONDS_PER_TOKEN_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,10 @@ class OllamaBackend:
         messages = [{"role": "system", "content": request.system},
                     {"role": "user", "content": request.user}]
         started = time.monotonic()
-        deadline = started + self.timeout_s
+        # `timeout_s` bounds the wait for each piece (the first one includes loading the model
+        # and reading the prompt); the whole answer gets that plus a floor of 2 tokens a second,
+        # so a slow CPU is not cut off while a stuck generation still is.
+        deadline = started + self.timeout_s + request.max_tokens * _SECONDS_PER_TOKEN_FLOOR
         parts: list[str] = []
         last: ollama.ChatResponse | None = None
         try:

@@ -31,6 +31,7 @@ class Reply:
     stream_error: str = ""  # an {"error": ...} line after the first content piece
     drop: bool = False  # close the connection after the first content piece
     pieces: int = 3  # how many stream chunks the content is cut into
+    piece_delay_s: float = 0.0  # between stream chunks (a slow or endless generation)
 
 
 def _now() -> str:
@@ -185,8 +186,13 @@ class OllamaStandIn(_StandIn):
                 size = max(1, -(-len(reply.content) // max(1, reply.pieces)))
                 pieces = [reply.content[i:i + size] for i in range(0, len(reply.content), size)]
                 for number, piece in enumerate(pieces or [""]):
-                    self.chunk({**base, "message": {"role": "assistant", "content": piece},
-                                "done": False})
+                    if number and reply.piece_delay_s:
+                        time.sleep(reply.piece_delay_s)
+                    try:
+                        self.chunk({**base, "message": {"role": "assistant", "content": piece},
+                                    "done": False})
+                    except OSError:  # the client hung up (cancel, deadline)
+                        return
                     if number == 0 and reply.drop:
                         self.wfile.flush()
                         self.connection.shutdown(socket.SHUT_RDWR)

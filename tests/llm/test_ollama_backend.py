@@ -92,3 +92,11 @@ def test_pull_reports_progress_and_installs_the_model(server: OllamaStandIn) -> 
     assert fractions == [0.0, 0.25, 0.5, 1.0]
     assert events[-1].status == "success"
     assert llama.availability().ok
+
+
+def test_an_answer_that_keeps_coming_is_cut_at_the_deadline(server: OllamaStandIn) -> None:
+    # Each piece arrives well within the read timeout, but the whole never ends in time.
+    server.script.append(Reply(" " * 40, pieces=40, piece_delay_s=0.1))
+    slow = backend(server, timeout=0.5)
+    with pytest.raises(LLMError, match="longer than 0.5 s"):
+        slow.chat(ChatRequest("s", "u", max_tokens=2))  # deadline 0.5 s + 2 x 0.5 s
