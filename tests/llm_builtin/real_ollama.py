@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.llm.backend import ChatRequest
+from app.llm.backend import ChatRequest, ChatResult
 from app.llm.builtin.backend import BuiltinBackend
 from tests.llm.standins import Reply
 
 
-def model_answer(engine: BuiltinBackend) -> Callable[[dict[str, Any]], Reply]:
+def model_answer(engine: BuiltinBackend,
+                 produced: list[ChatResult] | None = None) -> Callable[[dict[str, Any]], Reply]:
+    """``produced`` collects what the model wrote, to compare with what the client got."""
+
     def answer(body: dict[str, Any]) -> Reply:
         messages = body.get("messages") or []
         system = "\n".join(m["content"] for m in messages if m.get("role") == "system")
@@ -27,6 +30,8 @@ def model_answer(engine: BuiltinBackend) -> Callable[[dict[str, Any]], Reply]:
             system=system, user=user, schema=schema,
             max_tokens=int(options.get("num_predict") or 1024),
             temperature=float(options.get("temperature", 0.8))))
+        if produced is not None:
+            produced.append(result)
         return Reply(content=result.text, done_reason=result.finish_reason,
                      prompt_tokens=result.prompt_tokens, output_tokens=result.output_tokens,
                      pieces=max(1, min(result.output_tokens, 64)))
