@@ -124,6 +124,11 @@ class ImportQueue(QWidget):
         else:
             row.set_finished(f"Needs attention: {outcome.message}".strip(), ok=False)
 
+    def set_outcome_text(self, meeting_id: str, text: str) -> None:
+        row = self.rows.get(meeting_id)
+        if row is not None:
+            row.set_finished(text, ok=True)
+
     def state_text(self, meeting_id: str) -> str:
         row = self.rows.get(meeting_id)
         return row.state.text() if row is not None else ""

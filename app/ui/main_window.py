@@ -34,6 +34,7 @@ from app.ui.tray import Tray
 if TYPE_CHECKING:
     from app.container import Container
     from app.store.queries import MeetingRow
+    from app.ui.recording import RecordingController, SourceFactory
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def dropped_files(event: Any) -> list[Path]:
 
 class MainWindow(QMainWindow):
     def __init__(self, container: Container, *, use_tray: bool = True,
-                 probe_local_model: bool = True) -> None:
+                 probe_local_model: bool = True,
+                 audio_source_factory: SourceFactory | None = None) -> None:
         super().__init__()
         self.container = container
         self.setWindowTitle("Recap")
@@ -71,7 +73,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.meetings)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([380, 720])
+        self.splitter.setSizes([470, 700])
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.splitter)
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.stack, 1)
+        self._bottom = layout
         layout.addWidget(self.import_queue)
         self.setCentralWidget(central)
         self.status = StatusBar(container, self.tasks, self)
@@ -96,7 +99,8 @@ class MainWindow(QMainWindow):
         self.window_settings = QSettings(str(container.paths.config / "window.ini"),
                                          QSettings.Format.IniFormat)
         self._restore_geometry()
-        self.set_recording_available(False, RECORD_MISSING)
+        self.recording: RecordingController | None = None
+        self._setup_recording(audio_source_factory)
         self.reload()
         if probe_local_model:
             self.status.refresh()
@@ -375,7 +379,24 @@ class MainWindow(QMainWindow):
 
         run_polish(self, meeting_id)
 
-    # -- recording (wired by app.ui.recording when the recorder is installed) -------------
+    # -- recording (app.ui.recording, when the recorder is installed) ----------------------
+    def _setup_recording(self, factory: SourceFactory | None) -> None:
+        from app.ui.recording import RecordingController, recorder_installed
+
+        if not recorder_installed():
+            self.set_recording_available(False, RECORD_MISSING)
+            return
+        self.recording = RecordingController(self, factory)
+        self._bottom.insertWidget(1, self.recording.bar)
+        self.recording.state_changed.connect(self._recording_changed)
+        self.set_recording_available(True)
+        self.recording.offer_recovery()
+
+    def _recording_changed(self, recording: bool) -> None:
+        self.record_action.setText("Stop &recording" if recording else "&Record")
+        if self.tray is not None:
+            self.tray.set_record_state(True, recording)
+
     def set_recording_available(self, available: bool, why_not: str = "") -> None:
         self.record_action.setEnabled(available)
         self.record_action.setToolTip("Start or stop recording (Ctrl+R)" if available
@@ -385,9 +406,8 @@ class MainWindow(QMainWindow):
             self.tray.set_record_state(available, False, why_not)
 
     def toggle_recording(self) -> None:
-        controller = getattr(self, "recording", None)
-        if controller is not None:
-            controller.toggle()
+        if self.recording is not None:
+            self.recording.toggle()
 
     # -- settings, messages, window ------------------------------------------------------
     def open_settings(self) -> None:
@@ -445,10 +465,14 @@ class MainWindow(QMainWindow):
         self.window_settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.queue.pending() and self.isVisible() and not self._confirm_quit():
+        busy = bool(self.queue.pending()) or (self.recording is not None
+                                              and self.recording.recording)
+        if busy and self.isVisible() and not self._confirm_quit():
             event.ignore()
             return
         self.detail.email.flush()
+        if self.recording is not None:
+            self.recording.shutdown()
         self.save_geometry()
         app = QApplication.instance()
         if app is not None:
@@ -466,6 +490,6 @@ class MainWindow(QMainWindow):
             return True
         answer = QMessageBox.question(
             self, "Quit Recap?",
-            "Meetings are still being processed. Quit anyway? They continue where they "
-            "stopped next time you open Recap.")
+            "Recap is still recording or processing. Quit anyway? A recording is saved as it "
+            "is, and processing continues where it stopped next time you open Recap.")
         return answer == QMessageBox.StandardButton.Yes

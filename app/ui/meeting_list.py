@@ -43,6 +43,7 @@ STATE_LABELS = {
 FILTERS = [("All meetings", None), ("Ready", "ready"), ("Needs attention", "needs_attention"),
            ("Processing", "processing"), ("Failed", "failed")]
 COLUMNS = ["Title", "Date", "Length", "State", "Sync"]
+SYNC_COLUMN = 4
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -60,10 +61,15 @@ def format_when(when: datetime) -> str:
     return when.astimezone().strftime("%d %b %Y %H:%M")
 
 
+def format_day(when: datetime) -> str:
+    """Short, for the list: the time is in the detail view."""
+    return when.astimezone().strftime("%d %b %Y")
+
+
 def sync_label(row: MeetingRow) -> str:
     if row.local_only:
-        return "This device only"
-    return "Synced" if row.synced else "Not synced"
+        return "Device only"
+    return "Synced" if row.synced else "Not yet"
 
 
 class MeetingTableModel(QAbstractTableModel):
@@ -108,14 +114,17 @@ class MeetingTableModel(QAbstractTableModel):
             if column == 0:
                 return row.title
             if column == 1:
-                return format_when(row.occurred_at)
+                return format_day(row.occurred_at)
             if column == 2:
                 return format_duration(row.duration_s)
             if column == 3:
                 return self.progress.get(row.id) or STATE_LABELS.get(row.status, row.status)
             return sync_label(row)
-        if role == Qt.ItemDataRole.ToolTipRole and column in (0, 3) and row.error:
-            return row.error
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column in (0, 3) and row.error:
+                return row.error
+            if column in (0, 1):
+                return f"{row.title} — {format_when(row.occurred_at)}"
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None
@@ -146,7 +155,10 @@ class MeetingList(QWidget):
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)  # long titles elide; the tooltip has them in full
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(40)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
