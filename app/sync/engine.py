@@ -151,6 +151,12 @@ class SyncEngine:
     def _lose(self, session: Session, mutation: Mutation, winner: dict[str, Any],
               now: datetime) -> int:
         """Our edit lost: keep it in history, and take the winner unless edited meanwhile."""
+        if mutation.forget:
+            # A withdrawal lost to an edit made elsewhere: the local copy stays as it is;
+            # the next round withdraws again, now based on the winning version.
+            outbox.set_bases(session, [{"b_kind": mutation.kind, "b_id": mutation.id,
+                                        "b_v": int(winner["version"])}])
+            return 0
         kept = 0
         if not (mutation.deleted == winner["deleted"] and mutation.data == winner["data"]):
             session.add(RowHistory(
