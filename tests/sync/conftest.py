@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from app.paths import migrations_path
 from app.settings import SyncSettings
 
 from .standin import StandIn
-
-psycopg = pytest.importorskip("psycopg")
 
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 AUTH_SCHEMA = Path(__file__).with_name("auth_schema.sql")
