@@ -84,7 +84,7 @@ as $$
 $$;
 
 
--- The conflict rule, decided here once for every device (see app/sync/README in the report):
+-- The conflict rule, decided here once for every device (see README.md in this folder):
 --   * no server row yet, or the writer had seen the current version, or the current version is
 --     the writer's own (a device's state always descends from what it wrote): accepted;
 --   * otherwise the writes are concurrent: a delete beats nothing it did not see (a concurrent
