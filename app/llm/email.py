@@ -47,7 +47,8 @@ def format_item(item: ItemLine) -> str:
 
 
 def compose_body(opening: str, decisions: Sequence[str], items: Sequence[ItemLine],
-                 closing: str) -> str:
+                 closing: str, sign_off_name: str = "") -> str:
+    """The email's text. The signature is the user's name from settings, never the model's."""
     parts = [opening.strip()]
     if decisions:
         parts.append("Decisions:\n" + "\n".join(f"- {d}" for d in decisions))
@@ -55,6 +56,7 @@ def compose_body(opening: str, decisions: Sequence[str], items: Sequence[ItemLin
         parts.append("Action items:\n" + "\n".join(format_item(i) for i in items))
     if closing.strip():
         parts.append(closing.strip())
+    parts.append(f"Best,\n{sign_off_name.strip()}".strip())
     return "\n\n".join(p for p in parts if p)
 
 

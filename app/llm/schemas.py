@@ -41,7 +41,7 @@ class MeetingSummary(_Strict):
 class EmailText(_Strict):
     subject: str = Field(max_length=150)
     opening: str = Field(max_length=800, description="A short greeting and recap paragraph.")
-    closing: str = Field(default="", max_length=400, description="Closing line and sign-off.")
+    closing: str = Field(default="", max_length=400, description="One closing line, no sign-off.")
 
 
 class PolishedEmail(_Strict):

@@ -190,7 +190,8 @@ class DraftStage:
             return StageResult(Outcome.NEEDS_ATTENTION, f"No email draft: {exc.reason}", exc.fix)
         finally:
             _release(local)
-        body = compose_body(answer.value.opening, decisions, items, answer.value.closing)
+        body = compose_body(answer.value.opening, decisions, items, answer.value.closing,
+                            services.llm_settings().sign_off_name)
         _store_draft(ctx.container, ctx.meeting_id, answer.value.subject.strip(), body,
                      answer.model_label)
         ctx.progress(1.0)

@@ -51,7 +51,7 @@ def answer_for(system: str, user: str, schema: dict[str, Any] | None) -> dict[st
     if "opening" in props or "draft a follow-up" in system:
         return {"subject": "Follow-up from our meeting",
                 "opening": "Hi all, thanks for your time today. Here is what we agreed.",
-                "closing": "Best, Sam"}
+                "closing": "Talk soon."}
     if "body" in props or "polish" in system:
         body = fenced(user)
         return {"subject": "Follow-up: decisions and next steps",

@@ -152,9 +152,9 @@ def test_transcript_is_fenced_as_data_and_cannot_close_the_fence() -> None:
 def test_email_body_lists_decisions_and_items_and_mailto_is_encoded() -> None:
     body = compose_body("Hi all,", ["Ship on Monday"],
                         [ItemLine("Send the budget", "Ben", date(2026, 11, 27), "Friday"),
-                         ItemLine("Book a room", "", None, "soon")], "Best, Sam")
+                         ItemLine("Book a room", "", None, "soon")], "Talk soon.", "Sam Lee")
     assert "- Ship on Monday" in body and "- Send the budget — Ben (by Fri 27 Nov)" in body
-    assert "- Book a room (soon)" in body and body.endswith("Best, Sam")
+    assert "- Book a room (soon)" in body and body.endswith("Talk soon.\n\nBest,\nSam Lee")
     recipients = parse_recipients("ana@example.com; ben@example.org")
     url = mailto_url(recipients, "Follow-up & next steps", body)
     parts = urlsplit(url)
@@ -162,5 +162,6 @@ def test_email_body_lists_decisions_and_items_and_mailto_is_encoded() -> None:
     query = parse_qs(parts.query)
     assert query["subject"] == ["Follow-up & next steps"]
     assert unquote(parts.query.split("body=")[1]).replace("\r\n", "\n") == body
+    assert compose_body("Hi", [], [], "", "").endswith("Hi\n\nBest,")  # no invented name
     with pytest.raises(BadRecipients):
         parse_recipients("ana@example.com, not-an-address")

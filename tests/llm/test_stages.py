@@ -71,7 +71,8 @@ def test_notes_and_draft_for_a_three_hour_meeting(container: Container,
     assert draft.recipients == ""  # only the user adds recipients
     for plant in planted:
         assert plant.task in draft.body
-    assert "— Ben (by Fri 27 Nov)" in draft.body and draft.prompt_version == "draft-v1"
+    assert "— Ben (by Fri 27 Nov)" in draft.body and draft.prompt_version == "draft-v2"
+    assert draft.body.endswith("Best,")  # no name set: none invented
 
 
 def test_stages_wait_while_ollama_is_down_and_resume_when_it_is_back(
@@ -225,6 +226,7 @@ def test_prompt_injection_in_the_transcript_changes_only_the_content(
     with container.db.session() as s:
         draft = s.scalars(select(EmailDraft).where(EmailDraft.meeting_id == meeting_id)).one()
     assert draft.recipients == "" and "board" not in draft.subject.lower()
+    assert "salary" not in draft.body.lower()
     assert [i.text for i in items(container, meeting_id)] == [p.task for p in planted]
 
 
