@@ -26,6 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--open", action="store_true", help="open it in the mail app (not sent)")
     p.set_defaults(func=cmd_email)
 
+    p = sub.add_parser("ollama", help="is Ollama ready for Recap; pull the model it needs")
+    p.add_argument("action", choices=["status", "pull"])
+    p.add_argument("model", nargs="?", help="model to pull (default: the one in settings)")
+    p.set_defaults(func=cmd_ollama)
+
     p = sub.add_parser("key", help="store or remove the Claude API key (OS keychain)")
     p.add_argument("action", choices=["set", "delete", "status"])
     p.add_argument("service", choices=["anthropic"])
@@ -153,3 +158,36 @@ def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
     set_secret(ANTHROPIC_KEY, key.strip())
     ctx.out("Claude API key stored in the system keychain.")
     return EXIT_OK
+
+
+def cmd_ollama(args: argparse.Namespace, ctx: CliContext) -> int:
+    from app.llm.ollama_backend import PullProgress
+    from app.llm.services import services_for
+
+    backend = services_for(ctx.container).ollama()
+    if args.model:
+        backend.model = args.model
+    try:
+        if args.action == "pull":
+            from app.cli.progress import ProgressBar
+
+            bar = None if ctx.json_output else ProgressBar()
+
+            def show(event: PullProgress) -> None:
+                if bar is not None:
+                    bar.update(f"{backend.model}: {event.status}"[:40], event.fraction or 0.0)
+
+            backend.pull(show)
+            if bar is not None:
+                bar.finish()
+        status = backend.availability()
+    finally:
+        backend.close()
+    if ctx.json_output:
+        ctx.emit_json({"host": backend.host, "model": backend.model, "ready": status.ok,
+                       "reason": status.reason, "fix": status.fix})
+    elif status.ok:
+        ctx.out(f"Ollama at {backend.host} is ready with {backend.model}.")
+    else:
+        ctx.error(status.reason, status.fix)
+    return EXIT_OK if status.ok else EXIT_FAILED

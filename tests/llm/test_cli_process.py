@@ -66,3 +66,20 @@ def test_resume_says_what_is_pending_then_finishes_and_show_prints_notes(
     assert "Follow-up email (draft, not sent)" in shown
     assert "Finish the payment page — due 2026-12-02" in shown  # "by next Wednesday"
     assert "by next Wednesday.” at 00:25" in shown  # the quote, at the transcript's time
+
+
+def test_ollama_status_and_pull(monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    server = OllamaStandIn(models=[])
+    server.start()
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    try:
+        assert main(["ollama", "status"]) == 1
+        assert "ollama pull mistral" in capsys.readouterr().err
+        assert main(["ollama", "pull"]) == 0
+        assert "ready with mistral" in capsys.readouterr().out
+        assert server.models == ["mistral:latest"]
+        assert main(["--json", "ollama", "status"]) == 0
+        assert '"ready": true' in capsys.readouterr().out
+    finally:
+        server.stop()
