@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.transcribe.errors import ModelError
+from app.transcribe.file_lock import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,20 @@ def download_file(
     expected = expected or Expected()
     part.parent.mkdir(parents=True, exist_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(part.with_name(part.name + ".lock"), _busy):
+        return _download(url, target, part, client_factory, expected, progress, cancel,
+                         retries, retry_delay, check)
+
+
+def _busy() -> DownloadError:
+    return DownloadError("This model is already being downloaded by another Recap window.",
+                         "Wait for that download to finish.")
+
+
+def _download(url: str, target: Path, part: Path, client_factory: ClientFactory,
+              expected: Expected, progress: Progress | None, cancel: Cancel | None,
+              retries: int, retry_delay: float,
+              check: Callable[[Path], object] | None) -> Downloaded:
     attempt = 0
     with client_factory() as client:
         while True:

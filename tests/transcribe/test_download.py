@@ -6,6 +6,8 @@ import errno
 import hashlib
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,11 @@ def _paths(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "models" / "ggml-x.bin", tmp_path / "cache" / "ggml-x.bin.part"
 
 
+def _leftovers(folder: Path) -> list[Path]:
+    """Files left behind, except the empty lock file that guards the partial download."""
+    return [p for p in folder.rglob("*") if p.is_file() and p.suffix != ".lock"]
+
+
 def _fetch(server: ModelServer, tmp_path: Path, **kw: Any) -> download.Downloaded:
     target, part = _paths(tmp_path)
     kw.setdefault("retry_delay", 0)
@@ -53,7 +60,7 @@ def test_download_reports_progress_and_matches_checksums(
     done = [d for d, _ in seen]
     assert done == sorted(done) and done[-1] == SIZE and len(done) >= 3
     assert all(total == SIZE for _, total in seen)
-    assert not any(_paths(tmp_path)[1].parent.iterdir())  # no .part or metadata left
+    assert _leftovers(_paths(tmp_path)[1].parent) == []  # no .part or metadata left
 
 
 def test_cut_connection_resumes_with_a_range_request(
@@ -130,7 +137,7 @@ def test_bad_checksum_is_rejected_and_leaves_nothing(
         _fetch(model_server, tmp_path, expected=Expected(sha1="0" * 40))
     assert info.value.fix
     assert not target.exists() and not part.exists()
-    assert list(part.parent.iterdir()) == []
+    assert _leftovers(tmp_path) == []
 
 
 class _FillingDisk:
@@ -167,7 +174,7 @@ def test_disk_full_leaves_no_half_file(
     with pytest.raises(DownloadError, match="disk space"):
         _fetch(model_server, tmp_path)
     assert not target.exists() and not part.exists()
-    assert list(part.parent.iterdir()) == []
+    assert _leftovers(tmp_path) == []
     assert not target.parent.exists() or list(target.parent.iterdir()) == []
 
 
@@ -178,14 +185,14 @@ def test_too_little_free_space_is_refused_before_downloading(
     monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))  # type: ignore[attr-defined]  # noqa: E501
     with pytest.raises(DownloadError, match=r"needs about 3 MB"):
         _fetch(model_server, tmp_path)
-    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+    assert _leftovers(tmp_path) == []
 
 
 def test_missing_file_is_a_404_message(model_server: ModelServer, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="404") as info:
         _fetch(model_server, tmp_path)
     assert "recap models list" in info.value.fix
-    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+    assert _leftovers(tmp_path) == []
 
 
 def test_offline_is_a_human_message(tmp_path: Path) -> None:
@@ -215,6 +222,28 @@ def test_cancel_stops_and_the_next_download_continues(
     _fetch(model_server, tmp_path)
     assert target.read_bytes() == payload
     assert model_server.requests[-1]["range"] == f"bytes={calls[-1]}-"
+
+
+def test_second_download_of_the_same_file_is_told_it_is_busy(
+    model_server: ModelServer, payload: bytes, tmp_path: Path
+) -> None:
+    model_server.add("ggml-x.bin", payload)
+    target, part = _paths(tmp_path)
+    lock = part.with_name(part.name + ".lock")
+    script = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+              "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)")
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", script, str(lock)], stdout=subprocess.PIPE,
+                              text=True)  # another Recap process, downloading the same model
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(DownloadError, match="already being downloaded"):
+            _fetch(model_server, tmp_path)
+        assert model_server.requests == [] and not part.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _fetch(model_server, tmp_path).path.read_bytes() == payload  # free again
 
 
 def test_all_traffic_goes_through_the_client_factory(
