@@ -280,11 +280,22 @@ class MainWindow(QMainWindow):
         self.tasks.submit(find, lambda ids: [self.queue.enqueue(i) for i in ids])
 
     def _local_model_changed(self, available: bool, _reason: str) -> None:
-        if available:
-            waiting = [r.id for r in self.rows
-                       if r.status == "needs_attention" and "Cancelled" not in r.error]
-            for meeting_id in waiting:
+        """The local model is back: meetings whose notes were waiting for it carry on."""
+        if not available:
+            return
+        container = self.container
+
+        def find() -> list[str]:
+            from app.store.meeting_facts import waiting_meeting_ids
+
+            return waiting_meeting_ids(container.db)
+
+        def resume(ids: list[str]) -> None:
+            for meeting_id in ids:
+                self.import_queue.add_meeting("", meeting_id)
                 self.queue.enqueue(meeting_id)
+
+        self.tasks.submit(find, resume)
 
     def retry_selected(self) -> None:
         meeting_id = self.meetings.current_id()

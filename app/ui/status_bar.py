@@ -43,6 +43,7 @@ class StatusBar(QStatusBar):
                        self.privacy_label):
             self.addPermanentWidget(widget)
         self.available: bool | None = None
+        self._why = ""
         self._pull_cancel = threading.Event()
         self._relay = _PullRelay(self)
         self._relay.progress.connect(self._pull_progress)
@@ -66,12 +67,14 @@ class StatusBar(QStatusBar):
 
     def _show_availability(self, status: Availability | None, error: str = "") -> None:
         model = self.container.settings.llm.ollama_model
+        was = self.available
         if status is not None and status.ok:
             self.available = True
             self.model_label.setText(f"Local model: {model} ✓")
             self.model_label.setToolTip("Ollama is running and has the model.")
             self.pull_button.setVisible(False)
-            self.local_model_changed.emit(True, "")
+            if was is not True:
+                self.local_model_changed.emit(True, "")
             return
         self.available = False
         reason = status.reason if status is not None else error
@@ -81,7 +84,10 @@ class StatusBar(QStatusBar):
                                  else "Local model: Ollama not running")
         self.model_label.setToolTip(f"{reason} {fix}".strip())
         self.pull_button.setVisible(missing_model and not self.pull_bar.isVisible())
-        self.local_model_changed.emit(False, f"{reason} {fix}".strip())
+        why = f"{reason} {fix}".strip()
+        if was is not False or why != self._why:  # tell changes only
+            self._why = why
+            self.local_model_changed.emit(False, why)
 
     def pull_model(self) -> None:
         self._pull_cancel.clear()
