@@ -161,12 +161,13 @@ def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_ollama(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.llm.ollama_backend import PullProgress
+    from app.llm.ollama_backend import OllamaBackend, PullProgress
     from app.llm.services import services_for
 
     backend = services_for(ctx.container).ollama()
     if args.model:
-        backend.model = args.model
+        backend = OllamaBackend(backend.host, args.model, backend.num_ctx, backend.timeout_s,
+                                backend.gate)
     try:
         if args.action == "pull":
             from app.cli.progress import ProgressBar

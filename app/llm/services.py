@@ -36,14 +36,23 @@ class LLMServices:
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.db, self.llm_settings)
+        self._ollama: OllamaBackend | None = None
+        self._ollama_key: tuple[str, str, int, float] | None = None
 
     def llm_settings(self) -> LLMSettings:
         return self.settings().llm
 
     def ollama(self) -> OllamaBackend:
+        """The Ollama engine for the current settings (one per settings, so the GUI's status
+        polls and the stages reuse its HTTP connections)."""
         llm = self.llm_settings()
-        return OllamaBackend(llm.ollama_host, llm.ollama_model, llm.num_ctx, llm.timeout_s,
-                             self.gate)
+        key = (llm.ollama_host, llm.ollama_model, llm.num_ctx, llm.timeout_s)
+        if self._ollama is None or self._ollama_key != key:
+            if self._ollama is not None:
+                self._ollama.close()
+            self._ollama = OllamaBackend(*key, self.gate)
+            self._ollama_key = key
+        return self._ollama
 
     def add_local(self, factory: Callable[[], LLMBackend]) -> None:
         """Register another local engine, tried after those already registered."""
@@ -63,8 +72,6 @@ class LLMServices:
     def local_ready(self) -> bool:
         """Cheap poll for the GUI: is a local engine up now (so waiting stages can resume)?"""
         backend, _ = self.pick_local()
-        if isinstance(backend, OllamaBackend):
-            backend.close()
         return backend is not None
 
     def claude(self) -> ClaudeBackend | None:

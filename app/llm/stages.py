@@ -29,7 +29,6 @@ from app.llm.notes import (
     split,
     summarise,
 )
-from app.llm.ollama_backend import OllamaBackend
 from app.llm.services import LLMServices, services_for
 from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, utcnow
@@ -53,12 +52,6 @@ def _waiting(services: LLMServices) -> tuple[LLMBackend | None, StageResult | No
     return None, StageResult(Outcome.WAITING, message, fix)
 
 
-def _release(backend: LLMBackend | None) -> None:
-    # Only our HTTP engine's connections are per-stage; a built-in engine keeps its model loaded.
-    if isinstance(backend, OllamaBackend):
-        backend.close()
-
-
 def _wait_result(exc: BackendUnavailable) -> StageResult:
     return StageResult(Outcome.WAITING, str(exc), exc.fix)
 
@@ -72,10 +65,7 @@ class NotesStage:
         local, wait = _waiting(services)
         if wait is not None:
             return wait
-        try:
-            return self._run(ctx, services, local)
-        finally:
-            _release(local)
+        return self._run(ctx, services, local)
 
     def _run(self, ctx: StageContext, services: LLMServices,
              local: LLMBackend | None) -> StageResult:
@@ -188,8 +178,6 @@ class DraftStage:
             raise StageCancelled() from None
         except NeedsAttention as exc:
             return StageResult(Outcome.NEEDS_ATTENTION, f"No email draft: {exc.reason}", exc.fix)
-        finally:
-            _release(local)
         body = compose_body(answer.value.opening, decisions, items, answer.value.closing,
                             services.llm_settings().sign_off_name)
         _store_draft(ctx.container, ctx.meeting_id, answer.value.subject.strip(), body,
