@@ -68,3 +68,5 @@ Index("ix_meetings_synced_at", Meeting.synced_at)
 Index("ix_segments_synced_at", Segment.synced_at)
 Index("ix_action_items_synced_at", ActionItem.synced_at)
 Index("ix_email_drafts_synced_at", EmailDraft.synced_at)
+# ...and "which meetings are kept on this device only?" the number of such meetings.
+Index("ix_meetings_local_only", Meeting.local_only)

@@ -105,21 +105,24 @@ def collect(session: Session, limit: int) -> list[Mutation]:
 def _withdrawals(session: Session, limit: int) -> list[Mutation]:
     """Meetings switched to "keep on this device only" after they were synced: the server
     gets an empty tombstone for each of their rows, so the cloud copy is gone."""
+    local_only = list(session.scalars(select(Meeting.id).where(Meeting.local_only.is_(True))))
+    if not local_only:
+        return []  # the usual case, answered from an index
     out: list[Mutation] = []
-    local_only = select(Meeting.id).where(Meeting.local_only.is_(True))
     for kind in PUSH_ORDER:
         model = KINDS[kind]
         owner = model.id if kind == "meeting" else model.meeting_id  # type: ignore[attr-defined]
-        rows = session.execute(
-            select(model.id, model.updated_at, model.version, SyncedRow.server_version)
-            .join(SyncedRow, (SyncedRow.kind == kind) & (SyncedRow.row_id == model.id))
-            .where(owner.in_(local_only)).limit(limit - len(out)))
-        for row_id, updated_at, version, base in rows:
-            out.append(Mutation(kind=kind, id=row_id, base_version=base, deleted=True,
-                                updated_at=updated_at, data={}, local_version=version,
-                                forget=True))
-        if len(out) >= limit:
-            break
+        for start in range(0, len(local_only), 500):
+            rows = session.execute(
+                select(model.id, model.updated_at, model.version, SyncedRow.server_version)
+                .join(SyncedRow, (SyncedRow.kind == kind) & (SyncedRow.row_id == model.id))
+                .where(owner.in_(local_only[start:start + 500])).limit(limit - len(out)))
+            for row_id, updated_at, version, base in rows:
+                out.append(Mutation(kind=kind, id=row_id, base_version=base, deleted=True,
+                                    updated_at=updated_at, data={}, local_version=version,
+                                    forget=True))
+            if len(out) >= limit:
+                return out
     return out
 
 
@@ -146,9 +149,10 @@ def mark_acknowledged(session: Session, acked: list[tuple[Mutation, int]],
         _guarded_mark(session, Segment, segments)
     set_bases(session, bases)
     if forget:
-        session.execute(delete(SyncedRow).where(SyncedRow.kind == bindparam("b_kind"),
-                                                SyncedRow.row_id == bindparam("b_id")),
-                        forget)
+        session.connection().execute(  # executemany: Core level
+            delete(SyncedRow).where(SyncedRow.kind == bindparam("b_kind"),
+                                    SyncedRow.row_id == bindparam("b_id")),
+            forget)
 
 
 def _guarded_mark(session: Session, model: type[SyncedMixin], params: list[dict[str, Any]]) -> None:

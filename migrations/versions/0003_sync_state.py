@@ -66,9 +66,13 @@ def upgrade() -> None:
     for table in ("meetings", "segments", "action_items", "email_drafts"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(f"ix_{table}_synced_at", ["synced_at"], unique=False)
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.create_index("ix_meetings_local_only", ["local_only"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.drop_index("ix_meetings_local_only")
     for table in ("meetings", "segments", "action_items", "email_drafts"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{table}_synced_at")
@@ -79,9 +83,13 @@ def downgrade() -> None:
     for table in ("meetings", "segments", "action_items", "email_drafts"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(f"ix_{table}_synced_at", ["synced_at"], unique=False)
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.create_index("ix_meetings_local_only", ["local_only"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.drop_index("ix_meetings_local_only")
     for table in ("meetings", "segments", "action_items", "email_drafts"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{table}_synced_at")
