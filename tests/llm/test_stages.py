@@ -258,3 +258,22 @@ def test_rerun_replaces_machine_items_but_keeps_the_users_edits(
     run(NotesStage(), container, meeting_id)
     owners = sorted(i.owner for i in items(container, meeting_id))
     assert owners.count("Benjamin") == 1 and len(owners) == 5  # 4 new + the edited one
+
+
+def test_cancel_stops_between_parts_and_keeps_nothing_half_written(
+        container: Container, ollama: OllamaStandIn) -> None:
+    import pytest
+
+    from app.pipeline.stage import StageCancelled
+
+    meeting_id = add_meeting(container, synthetic_meeting(40 * 60)[0])  # five chunks
+    cancel = threading.Event()
+
+    def progress(fraction: float) -> None:
+        if fraction > 0:  # after the first part: the user presses Cancel
+            cancel.set()
+
+    with pytest.raises(StageCancelled):
+        NotesStage().run(StageContext(meeting_id, container, progress, cancel))
+    assert len(ollama.chat_requests()) == 1
+    assert items(container, meeting_id) == [] and meeting(container, meeting_id).summary == ""
