@@ -12,7 +12,11 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +72,16 @@ class NetworkGate:
 
     def allows(self, url: str) -> bool:
         return not self.privacy_mode() or is_loopback_host(host_of(url))
+
+    def guard(self, client: httpx.Client) -> httpx.Client:
+        """Make an httpx client ask the gate before every request, redirects included.
+
+        For code that builds its own clients (model downloads): wrap the factory, e.g.
+        ``client_factory=lambda: gate.guard(default_client_factory())``.
+        """
+
+        def check_request(request: httpx.Request) -> None:
+            self.check(str(request.url), "a download")
+
+        client.event_hooks["request"] = [*client.event_hooks.get("request", []), check_request]
+        return client

@@ -156,3 +156,19 @@ def test_gate_allows_only_loopback_in_privacy_mode(url: str, allowed: bool) -> N
         with pytest.raises(PrivacyBlocked):
             private.check(url, "test")
     assert NetworkGate(lambda: False).allows(url)
+
+
+def test_a_guarded_httpx_client_is_stopped_before_it_connects(leaks: Leaks,
+                                                              ollama: OllamaStandIn) -> None:
+    import httpx
+
+    privacy = {"on": True}
+    gate = NetworkGate(lambda: privacy["on"])
+    with gate.guard(httpx.Client(timeout=2.0)) as client:
+        with pytest.raises(PrivacyBlocked):
+            client.get(f"http://{FAR_HOST}/ggml-base.bin")
+        assert client.get(f"{ollama.url}/api/version").status_code == 200  # loopback is fine
+        privacy["on"] = False  # the switch applies at once; the recorder sees the attempt
+        with pytest.raises(httpx.ConnectError):
+            client.get(f"http://{FAR_HOST}/x")
+    assert leaks.attempts == [FAR_HOST]  # only the attempt made with privacy off
