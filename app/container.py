@@ -17,6 +17,7 @@ from app.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     from app.llm.services import LLMServices
+    from app.net import NetworkGate
     from app.pipeline.runner import PipelineRunner
     from app.store.db import Database
     from app.transcribe.engine import WhisperEngine
@@ -51,9 +52,19 @@ class Container:
     @cached_property
     def model_store(self) -> ModelStore:
         from app.paths import bundled_models_dir
+        from app.transcribe.download import default_client_factory
         from app.transcribe.model_store import ModelStore
 
-        return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir())
+        gate = self.net_gate
+        return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir(),
+                          client_factory=lambda: gate.guard(default_client_factory()))
+
+    @cached_property
+    def net_gate(self) -> NetworkGate:
+        """The one place that knows whether anything may leave this device (privacy mode)."""
+        from app.net import NetworkGate
+
+        return NetworkGate(lambda: self.settings.privacy_mode)
 
     @cached_property
     def pipeline(self) -> PipelineRunner:

@@ -37,8 +37,19 @@ def _database(ctx: CliContext) -> Check:
 
 
 def _model(ctx: CliContext) -> Check:
+    from app.transcribe.model_store import ModelError
+
     name = ctx.container.settings.transcription.model
-    path = ctx.container.model_store.path_for(name)
+    store = ctx.container.model_store
+    try:
+        path = store.path_for(name)  # a built-in model is made here on first run
+    except ModelError as exc:
+        return Check("Transcription model", False, str(exc), exc.fix)
+    # Models kept in the user's folder are checked in full; one shipped inside an installer
+    # is read-only and was checked when the installer was built.
+    if path.parent == store.models_dir and not store.verify(name):
+        return Check("Transcription model", False, f"{name} does not match its checksum",
+                     "Run `recap models list`; it is re-made or re-downloaded on next use.")
     return Check("Transcription model", True, f"{name} ({path.stat().st_size / 1e6:.0f} MB)")
 
 

@@ -37,7 +37,7 @@ def _mb(size: int | None) -> str:
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     store = ctx.container.model_store
     current = ctx.container.settings.transcription.model
-    installed = store.list_installed()
+    installed = store.list_installed(default=current)
     names = {m.name for m in installed}
     if ctx.json_output:
         data = {"default": current, "installed": [m.__dict__ | {"path": str(m.path)}
@@ -83,21 +83,21 @@ def cmd_download(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_import(args: argparse.Namespace, ctx: CliContext) -> int:
-    name = ctx.container.model_store.import_file(args.path, name=args.name)
+    name = ctx.container.model_store.import_file(args.path, name=args.name).name
     ctx.out(f"Imported {name}. Use it with: recap models use {name}")
     return EXIT_OK
 
 
 def cmd_use(args: argparse.Namespace, ctx: CliContext) -> int:
     container = ctx.container
-    container.model_store.path_for(args.name)  # raises with a fix if it is not installed
-    container.settings.transcription.model = args.name
-    if ".en" in args.name:
+    name = container.model_store.resolve(args.name)  # raises with a fix if not installed
+    container.settings.transcription.model = name
+    if ".en" in name:
         container.settings.transcription.language = "en"
     elif container.settings.transcription.language == "en":
         container.settings.transcription.language = "auto"
     container.save_settings()
-    ctx.out(f"New meetings will be transcribed with {args.name}.")
+    ctx.out(f"New meetings will be transcribed with {name}.")
     return EXIT_OK
 
 
