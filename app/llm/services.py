@@ -92,6 +92,14 @@ class LLMServices:
         )
 
 
+def _gate(container: Container) -> NetworkGate:
+    """The container's gate when it has one, so the whole app asks the same object."""
+    gate = getattr(container, "net_gate", None)
+    if isinstance(gate, NetworkGate):
+        return gate
+    return NetworkGate(lambda: container.settings.privacy_mode)
+
+
 def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
     """The in-process llama.cpp engine (issue 4), tried after Ollama; None if not shipped."""
     try:
@@ -99,7 +107,11 @@ def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
         from app.llm.builtin.provider import BuiltinProvider
     except ImportError:
         return None
-    store = LLMModelStore(container.paths.models, container.paths.cache)
+    from app.transcribe.download import default_client_factory
+
+    gate = _gate(container)
+    store = LLMModelStore(container.paths.models, container.paths.cache,
+                          client_factory=lambda: gate.guard(default_client_factory()))
     return BuiltinProvider(store, lambda: container.settings.llm.builtin_model,
                            lambda: container.settings.llm.num_ctx)
 
@@ -113,7 +125,7 @@ def build_llm_services(container: Container, *, builtin: bool = False) -> LLMSer
 
     services = LLMServices(
         settings=lambda: container.settings, db=container.db,
-        gate=NetworkGate(lambda: container.settings.privacy_mode), api_key=anthropic_api_key,
+        gate=_gate(container), api_key=anthropic_api_key,
     )
     engine = builtin_engine(container) if builtin else None
     if engine is not None:
