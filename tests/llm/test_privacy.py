@@ -172,3 +172,16 @@ def test_a_guarded_httpx_client_is_stopped_before_it_connects(leaks: Leaks,
         with pytest.raises(httpx.ConnectError):
             client.get(f"http://{FAR_HOST}/x")
     assert leaks.attempts == [FAR_HOST]  # only the attempt made with privacy off
+
+
+def test_model_downloads_are_refused_in_privacy_mode(container: Container,
+                                                     leaks: Leaks) -> None:
+    from app.llm.builtin.models import CATALOG
+    from app.llm.services import builtin_engine
+
+    container.settings.privacy_mode = True
+    provider = builtin_engine(container)
+    assert provider is not None
+    with pytest.raises(PrivacyBlocked):
+        provider.store.download(CATALOG[0].name)  # type: ignore[attr-defined]
+    assert leaks.attempts == []
