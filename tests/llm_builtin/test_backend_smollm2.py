@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.llm.backend import BackendUnavailable, CallCancelled, ChatRequest, LLMError
-from app.llm.builtin.backend import BuiltinBackend
+from app.llm.builtin.backend import STEP_CHARS, BuiltinBackend
 from app.llm.schemas import ChunkExtraction, json_schema
 from app.llm.validate import MalformedOutput, parse_answer
 from tests.conftest import SAMPLES
@@ -74,13 +74,16 @@ def test_cancel_stops_a_long_answer_promptly(smol: BuiltinBackend) -> None:
         set_at.append(time.monotonic())
         cancel.set()
 
+    story = ChatRequest(system="You write long stories.",
+                        user="Write a very long story about a lighthouse keeper.",
+                        max_tokens=3000)
+    # Read the prompt first (llama.cpp keeps it), so the cancel lands while tokens come out.
+    smol.chat(ChatRequest(story.system, story.user, max_tokens=1))
     presser = threading.Thread(target=press_cancel)
     presser.start()
     started = time.monotonic()
     with pytest.raises(CallCancelled):
-        smol.chat(ChatRequest(system="You write long stories.",
-                              user="Write a very long story about a lighthouse keeper.",
-                              max_tokens=3000), cancel)
+        smol.chat(story, cancel)
     stopped = time.monotonic()
     presser.join()
     assert stopped - set_at[0] < 1.0, "generation went on after cancel"
@@ -88,6 +91,26 @@ def test_cancel_stops_a_long_answer_promptly(smol: BuiltinBackend) -> None:
     # The engine is still usable afterwards, without reloading.
     after = smol.chat(ChatRequest(system="Be brief.", user="Say hello.", max_tokens=5))
     assert after.text.strip()
+
+
+def test_cancel_while_a_long_prompt_is_read_stops_between_steps(smol: BuiltinBackend) -> None:
+    # llama.cpp says nothing while reading a prompt; the engine reads long ones in steps.
+    one_step_text = TEAM_SYNC[:STEP_CHARS]
+    started = time.monotonic()
+    smol.chat(ChatRequest(system="Summarise.", user="Step probe.\n" + one_step_text,
+                          max_tokens=1))
+    one_step = time.monotonic() - started
+    long_prompt = "Long meeting.\n" + (TEAM_SYNC + "\n") * 10  # about 10 steps
+    cancel = threading.Event()
+    timer = threading.Timer(one_step * 2, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(CallCancelled):
+        smol.chat(ChatRequest(system="Summarise.", user=long_prompt, max_tokens=50), cancel)
+    took = time.monotonic() - started
+    timer.cancel()
+    # Reading the whole prompt would take about ten steps; the cancel lands within about two.
+    assert took < one_step * 5 + 1.0, f"{took:.1f} s for a cancel, one step takes {one_step:.1f} s"
 
 
 def test_cancel_before_the_call_does_nothing(smol: BuiltinBackend) -> None:

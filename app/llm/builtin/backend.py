@@ -34,6 +34,8 @@ from app.llm.builtin.gguf import BadModelFile, read_header
 log = logging.getLogger(__name__)
 
 DEFAULT_CONTEXT = 8192
+# How much prompt is read between two looks at the cancel flag (about 250 tokens).
+STEP_CHARS = 1000
 _GET_MODEL = "Download or import a model with `recap llm-models download` or `... import FILE`"
 
 
@@ -192,10 +194,33 @@ class BuiltinBackend:
             raise CallCancelled("Cancelled")
         with self._lock:
             server = self._load()
+            if cancel is not None:
+                self._read_in_steps(server, request, cancel)
             return self._run(server, request, cancel)
+
+    def _read_in_steps(self, server: Any, request: ChatRequest,
+                       cancel: threading.Event) -> None:
+        """Read a long prompt in steps, so a cancel is seen between them.
+
+        llama.cpp reports nothing while it reads a prompt, so a cancel during a 3,000-token
+        prompt would wait for all of it (minutes on a busy machine). Each step is a one-token
+        call on a longer prefix of the prompt, cut at a line end; llama.cpp keeps what it read
+        (prompt cache), so the real call then only reads the rest. The extra cost is one token
+        per step.
+        """
+        cut = STEP_CHARS
+        text = request.user
+        while cut < len(text) - STEP_CHARS // 2:
+            end = text.rfind("\n", cut - STEP_CHARS // 2, cut)
+            end = end if end > 0 else cut
+            step = ChatRequest(system=request.system, user=text[:end], max_tokens=1)
+            self._run(server, step, cancel)
+            cut = end + STEP_CHARS
 
     def _run(self, server: Any, request: ChatRequest,
              cancel: threading.Event | None) -> ChatResult:
+        if cancel is not None and cancel.is_set():
+            raise CallCancelled("Cancelled")
         parts: list[str] = []
         state: dict[str, Any] = {"finish": None, "usage": {}, "error": None, "cancelled": False}
 
