@@ -40,13 +40,14 @@ class LLMSettings(BaseModel):
     sign_off_name: str = ""  # signs the email drafts; "" signs with no name (never invented)
     # Cloud: off unless the user turns it on.
     cloud_allowed: bool = False
-    claude_model: str = "claude-sonnet-4-5"
+    claude_model: str = "claude-sonnet-4-6"
     monthly_cloud_budget_usd: float = 5.0
     # USD per million tokens, (input, output); the user can edit these.
     prices_per_mtok: dict[str, tuple[float, float]] = Field(default_factory=lambda: {
+        "claude-sonnet-4-6": (3.0, 15.0),
         "claude-sonnet-4-5": (3.0, 15.0),
         "claude-haiku-4-5": (1.0, 5.0),
-        "claude-opus-4-1": (15.0, 75.0),
+        "claude-opus-4-5": (5.0, 25.0),
     })
     # Local cost estimate: watts drawn while generating, and the price of a kWh.
     local_watts: float = 30.0

@@ -53,7 +53,7 @@ def test_polish_shows_a_diff_and_changes_nothing_until_accepted(
     polish.accept(container.db, proposal)
     after = _draft(container, meeting_id)
     assert after.body.startswith("Hello everyone") and after.subject.startswith("Follow-up:")
-    assert after.source_model == "claude:claude-sonnet-4-5" and after.recipients == ""
+    assert after.source_model == "claude:claude-sonnet-4-6" and after.recipients == ""
     (call,) = [c for c in services(container).ledger.calls_for(meeting_id)
                if c.stage == "polish"]
     assert not call.is_local and call.prompt_version == "polish-v1" and call.cost_usd > 0
@@ -88,7 +88,7 @@ def test_polish_without_cloud_permission_says_why(container: Container,
 ])
 def test_claude_errors_become_one_clear_line(claude: AnthropicStandIn, reply: ClaudeReply,
                                              message: str) -> None:
-    backend = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-5", NetworkGate(lambda: False),
+    backend = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-6", NetworkGate(lambda: False),
                             max_retries=0, base_url=claude.url)
     claude.script.append(reply)
     with pytest.raises(LLMError, match=message):
@@ -97,23 +97,23 @@ def test_claude_errors_become_one_clear_line(claude: AnthropicStandIn, reply: Cl
 
 def test_claude_bad_key_and_no_network(claude: AnthropicStandIn) -> None:
     gate = NetworkGate(lambda: False)
-    bad = ClaudeBackend(lambda: "wrong", "claude-sonnet-4-5", gate, max_retries=0,
+    bad = ClaudeBackend(lambda: "wrong", "claude-sonnet-4-6", gate, max_retries=0,
                         base_url=claude.url)
     with pytest.raises(LLMError, match="rejected the API key") as caught:
         bad.chat(ChatRequest("s", "u"))
     assert "key" in caught.value.fix
     url = claude.url
     claude.stop()
-    gone = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-5", gate, max_retries=0,
+    gone = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-6", gate, max_retries=0,
                          base_url=url)
     with pytest.raises(LLMError, match="no network"):
         gone.chat(ChatRequest("s", "u"))
-    keyless = ClaudeBackend(lambda: None, "claude-sonnet-4-5", gate, base_url=url)
+    keyless = ClaudeBackend(lambda: None, "claude-sonnet-4-6", gate, base_url=url)
     assert "No Claude API key" in keyless.availability().reason
 
 
 def test_claude_retries_a_rate_limit_when_retries_are_on(claude: AnthropicStandIn) -> None:
-    backend = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-5", NetworkGate(lambda: False),
+    backend = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-6", NetworkGate(lambda: False),
                             max_retries=2, base_url=claude.url)
     claude.script.append(ClaudeReply(status=429))
     result = backend.chat(ChatRequest("s", "u", schema={"type": "object"}))
@@ -127,7 +127,7 @@ def test_costs_report_local_share_and_month_spend(container: Container) -> None:
     from app.llm.backend import ChatResult
 
     local = ChatResult("{}", "ollama", "mistral", True, 3000, 500, latency_ms=20_000)
-    cloud = ChatResult("{}", "claude", "claude-sonnet-4-5", False, 10_000, 2_000, 4_000)
+    cloud = ChatResult("{}", "claude", "claude-sonnet-4-6", False, 10_000, 2_000, 4_000)
     for result in (local, local, local, cloud):
         ledger.record(meeting_id=meeting_id, stage="extract", prompt_version="extract-v1",
                       backend=result.backend, model=result.model, is_local=result.is_local,

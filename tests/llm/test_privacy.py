@@ -109,7 +109,7 @@ def test_privacy_mode_lets_nothing_leave_the_device(
     with pytest.raises(NeedsAttention, match="privacy mode is on"):
         polish.propose(services(container).call_context(meeting_id, None), container.db,
                        meeting_id)
-    claude_direct = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-5",
+    claude_direct = ClaudeBackend(lambda: "test-key", "claude-sonnet-4-6",
                                   services(container).gate, max_retries=0)
     assert not claude_direct.availability().ok
     with pytest.raises(BackendUnavailable, match="Privacy mode"):

@@ -147,7 +147,7 @@ def test_bad_local_output_escalates_to_claude_when_allowed(
     assert run(NotesStage(), container, meeting_id).outcome is Outcome.DONE
     assert len(claude.requests) == 1
     sent = claude.requests[0]
-    assert sent["model"] == "claude-sonnet-4-5" and "JSON schema" in sent["system"]
+    assert sent["model"] == "claude-sonnet-4-6" and "JSON schema" in sent["system"]
     calls = ledger(container, meeting_id)
     assert [(c.backend, c.outcome) for c in calls][:3] == [
         ("ollama", "malformed"), ("ollama", "malformed"), ("claude", "ok")]
@@ -155,7 +155,7 @@ def test_bad_local_output_escalates_to_claude_when_allowed(
     assert not cloud.is_local
     assert abs(cloud.cost_usd - (cloud.prompt_tokens * 3 + cloud.output_tokens * 15) / 1e6) < 1e-9
     found = items(container, meeting_id)
-    assert len(found) == 4 and {i.source_model for i in found} == {"claude:claude-sonnet-4-5"}
+    assert len(found) == 4 and {i.source_model for i in found} == {"claude:claude-sonnet-4-6"}
 
 
 def test_no_escalation_once_the_month_budget_is_spent(
@@ -165,7 +165,7 @@ def test_no_escalation_once_the_month_budget_is_spent(
     meeting_id = add_meeting(container, synthetic_meeting(300)[0])
     container.llm.ledger.record(  # type: ignore[attr-defined]
         meeting_id=None, stage="polish", prompt_version="polish-v1", backend="claude",
-        model="claude-sonnet-4-5", is_local=False, outcome="ok", latency_ms=10)
+        model="claude-sonnet-4-6", is_local=False, outcome="ok", latency_ms=10)
     with container.db.session() as s:  # an earlier cloud call this month used the budget up
         s.scalars(select(LLMCall)).one().cost_usd = 0.49
     ollama.script.extend([Reply("nope"), Reply("nope")])
