@@ -142,9 +142,9 @@ class LLMModelStore:
             parts = bundled.installed_parts(model)
             if parts is None:
                 continue
-            path = None if model.split else parts[0]
-            models[model.name] = LLMModel(model.name, model.label, model.size, "package", path,
-                                          model)
+            in_place = None if model.split else parts[0]
+            models[model.name] = LLMModel(model.name, model.label, model.size, "package",
+                                          in_place, model)
         return list(models.values())
 
     def get(self, name: str) -> LLMModel | None:
