@@ -32,6 +32,8 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from pywhispercpp.model import Model, Segment
 
+    from app.transcribe.silence import TimeMap
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
@@ -63,10 +65,15 @@ class EngineError(Exception):
 class WhisperEngine:
     """One loaded Whisper model. Loads lazily on the first `transcribe`; one call at a time."""
 
-    def __init__(self, model_path: Path, *, threads: int = 2, language: str = "en") -> None:
+    def __init__(
+        self, model_path: Path, *, threads: int = 2, language: str = "en",
+        skip_silence: bool = False,
+    ) -> None:
         self.model_path = Path(model_path)
         self.threads = max(1, int(threads))
         self.language = language or "auto"
+        # Shorten pauses over a second before Whisper hears them (see app/transcribe/silence.py).
+        self.skip_silence = skip_silence
         self._model: Model | None = None
         self._lock = threading.Lock()  # a whisper context is not re-entrant
         self._closed = False
@@ -87,6 +94,11 @@ class WhisperEngine:
         `TranscriptionCancelled` within about a second of `cancel` being set.
         """
         samples = np.ascontiguousarray(audio, dtype=np.float32)  # no copy if already so
+        time_map = None
+        if self.skip_silence:
+            from app.transcribe.silence import shorten_pauses
+
+            samples, time_map = shorten_pauses(samples)
         duration_ms = len(samples) * 1000 // SAMPLE_RATE
         with self._lock:
             if self._closed:
@@ -94,7 +106,7 @@ class WhisperEngine:
             if cancel is not None and cancel.is_set():
                 raise TranscriptionCancelled()
             model = self._loaded()
-            run = _Run(offset_ms, duration_ms, on_segment, on_progress, cancel)
+            run = _Run(offset_ms, duration_ms, on_segment, on_progress, cancel, time_map)
             started = time.perf_counter()
             if duration_ms > 0:
                 import _pywhispercpp as pw
@@ -191,8 +203,10 @@ class _Run:
         on_segment: Callable[[TranscribedSegment], None] | None,
         on_progress: Callable[[float], None] | None,
         cancel: threading.Event | None,
+        time_map: TimeMap | None = None,
     ) -> None:
         self.offset_ms = offset_ms
+        self.time_map = time_map
         self.duration_ms = duration_ms
         self.on_segment = on_segment
         self.on_progress = on_progress
@@ -211,13 +225,14 @@ class _Run:
         if self.error is not None:
             return
         try:
-            end_ms = int(raw.t1) * _TICK_MS
+            start_ms, end_ms = int(raw.t0) * _TICK_MS, int(raw.t1) * _TICK_MS
             text = str(raw.text).strip()
             if text and not _NON_SPEECH.match(text):
+                start_at, end_at = start_ms, end_ms
+                if self.time_map is not None:  # back to the timeline of the original audio
+                    start_at, end_at = self.time_map.segment_to_original(start_ms, end_ms)
                 seg = TranscribedSegment(
-                    start_ms=int(raw.t0) * _TICK_MS + self.offset_ms,
-                    end_ms=end_ms + self.offset_ms,
-                    text=text,
+                    start_ms=start_at + self.offset_ms, end_ms=end_at + self.offset_ms, text=text
                 )
                 self.segments.append(seg)
                 if self.on_segment is not None:
