@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, SyncedMixin
@@ -47,21 +47,25 @@ class Mutation:
                 "updated_at": to_json(self.updated_at), "data": self.data}
 
 
+def _shared(column: Any) -> Any:
+    """``local_only`` is false, written so SQLite cannot use the local_only index for it:
+    that index matches almost every meeting, and would turn an index lookup into a scan."""
+    return func.coalesce(column, False).is_(False)
+
+
 def _pending_meetings() -> Any:
     # Two index lookups (synced_at is null), not a scan of every meeting.
     seg_pending = select(Segment.meeting_id).where(Segment.synced_at.is_(None))
-    return select(Meeting).where(Meeting.local_only.is_(False),
+    return select(Meeting).where(_shared(Meeting.local_only),
                                  Meeting.synced_at.is_(None) | Meeting.id.in_(seg_pending))
 
 
 def _pending_children(model: type[ActionItem] | type[EmailDraft]) -> Any:
     return (select(model).join(Meeting, Meeting.id == model.meeting_id)
-            .where(model.synced_at.is_(None), Meeting.local_only.is_(False)))
+            .where(model.synced_at.is_(None), _shared(Meeting.local_only)))
 
 
 def pending_count(session: Session) -> int:
-    from sqlalchemy import func
-
     total = session.scalar(select(func.count()).select_from(_pending_meetings().subquery())) or 0
     for model in (ActionItem, EmailDraft):
         total += session.scalar(
