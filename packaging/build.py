@@ -124,12 +124,8 @@ def build_deb(bundle: Path, out: Path, work: Path, suffix: str, compress: str) -
     return target
 
 
-def build_appimage(bundle: Path, out: Path, work: Path, suffix: str) -> Path:
-    tool = os.environ.get("APPIMAGETOOL") or shutil.which("appimagetool")
-    if tool is None:
-        raise BuildError("appimagetool is needed for the AppImage: download it from "
-                         "github.com/AppImage/appimagetool and set APPIMAGETOOL (release CI "
-                         "does); the .deb needs nothing extra.")
+def make_appdir(bundle: Path, work: Path) -> Path:
+    """The AppDir appimagetool packs: AppRun, the desktop entry and icon at the top."""
     appdir = work / "Recap.AppDir"
     shutil.rmtree(appdir, ignore_errors=True)
     _copy_tree(bundle, appdir / "usr" / "lib" / "recap")
@@ -138,6 +134,16 @@ def build_appimage(bundle: Path, out: Path, work: Path, suffix: str) -> Path:
     (appdir / "AppRun").chmod(0o755)
     shutil.copy2(PACKAGING / "linux" / "recap.desktop", appdir / "recap.desktop")
     shutil.copy2(ROOT / "resources" / "icons" / "recap-256.png", appdir / "recap.png")
+    return appdir
+
+
+def build_appimage(bundle: Path, out: Path, work: Path, suffix: str) -> Path:
+    tool = os.environ.get("APPIMAGETOOL") or shutil.which("appimagetool")
+    if tool is None:
+        raise BuildError("appimagetool is needed for the AppImage: download it from "
+                         "github.com/AppImage/appimagetool and set APPIMAGETOOL (release CI "
+                         "does); the .deb needs nothing extra.")
+    appdir = make_appdir(bundle, work)
     target = out / f"Recap-{version()}{suffix}-x86_64.AppImage"
     subprocess.run([*shlex.split(tool), str(appdir), str(target)], check=True,
                    env=dict(os.environ, ARCH="x86_64"))

@@ -9,6 +9,7 @@ Figures (build time, size, cold starts) are printed; run with `-s` to see them.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -167,4 +168,18 @@ def test_deb_installs_the_bundle_the_menu_entry_and_icons(built: Built,
     proc = subprocess.run([*NO_NET, str(root / "opt" / "recap" / "recap"), "--version"],
                           capture_output=True, text=True, timeout=120,
                           env=_env(tmp_path / "home"))
+    assert proc.returncode == 0 and proc.stdout.startswith("recap "), proc.stderr[-2000:]
+
+
+def test_appimage_folder_runs_through_apprun(built: Built, tmp_path: Path) -> None:
+    """What appimagetool packs (it is not in Debian; release CI downloads it): AppRun starts
+    the bundle with the arguments given, and the entry and icon sit where AppImage looks."""
+    spec = importlib.util.spec_from_file_location("recap_build", ROOT / "packaging" / "build.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    appdir = build.make_appdir(built.exe.parent, tmp_path)
+    assert (appdir / "recap.desktop").is_file() and (appdir / "recap.png").is_file()
+    proc = subprocess.run([*NO_NET, str(appdir / "AppRun"), "--version"], capture_output=True,
+                          text=True, timeout=120, env=_env(tmp_path / "home"))
     assert proc.returncode == 0 and proc.stdout.startswith("recap "), proc.stderr[-2000:]
