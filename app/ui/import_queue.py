@@ -110,8 +110,8 @@ class ImportQueue(QWidget):
 
     def set_progress(self, meeting_id: str, label: str, stage: float, overall: float) -> None:
         row = self.rows.get(meeting_id)
-        if row is not None and not row.finished:
-            row.set_progress(label, stage, overall)
+        if row is not None and not row.finished and row.cancel_button.isEnabled():
+            row.set_progress(label, stage, overall)  # (a disabled button: cancelling)
 
     def set_outcome(self, outcome: Outcome) -> None:
         row = self.rows.get(outcome.meeting_id)

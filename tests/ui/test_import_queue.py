@@ -47,7 +47,8 @@ def test_dropped_batch_becomes_meetings_and_broken_files_say_why(
     queue = window.import_queue
     qtbot.waitUntil(lambda: len(queue.rows) == 4, timeout=20_000)
     assert any("agenda.txt" in m and "not an audio or video file" in m for m in queue.messages())
-    qtbot.waitUntil(lambda: window.queue.is_idle(), timeout=240_000)
+    qtbot.waitUntil(lambda: window.queue.is_idle() and not queue.has_running(),
+                    timeout=240_000)
     qtbot.waitUntil(lambda: len(window.meetings.model.rows) == 3, timeout=10_000)
 
     rows = {r.title: r for r in list_meetings(window.container.db)}
@@ -100,7 +101,8 @@ def test_cancel_stops_running_and_queued_files(qtbot: QtBot, make_window: Window
     qtbot.waitUntil(lambda: "Transcribing" in queue.state_text(ids["long-review"]),
                     timeout=60_000)
     queue.rows[ids["long-review"]].cancel_button.click()
-    qtbot.waitUntil(lambda: window.queue.is_idle(), timeout=60_000)
+    qtbot.waitUntil(lambda: window.queue.is_idle() and not queue.has_running(),
+                    timeout=60_000)
 
     db = window.container.db
     for key in ids.values():
