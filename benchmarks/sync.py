@@ -111,8 +111,9 @@ def run_size(server: StandIn, root: Path, meetings: int) -> dict[str, float]:
     assert rep.accepted == rows, rep
     out["first sync B (pull)"], rep = timed(b.sync)
     assert rep.applied == rows, rep
-    out["no changes, A"], rep = timed(a.sync)
-    assert rep.pushed == 0 and rep.pulled == 0
+    idle = [timed(a.sync) for _ in range(3)]  # best of three: a round this short is noisy
+    out["no changes, A"] = min(t for t, _ in idle)
+    assert all(rep.pushed == 0 and rep.pulled == 0 for _, rep in idle)
     for label in (10, 100, 1000):
         count = min(label, meetings)
         change(a, ids, count, f"round {label}")
