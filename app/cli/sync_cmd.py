@@ -18,6 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group.add_argument("--status", action="store_true", help="show sync state, do not sync")
     group.add_argument("--sign-in", action="store_true", help="sign in (asks the password)")
     group.add_argument("--sign-out", action="store_true", help="sign out and forget the token")
+    group.add_argument("--history", action="store_true",
+                       help="list versions that lost a conflict with another device")
+    group.add_argument("--restore", type=int, metavar="N",
+                       help="make version N of --history the current one again")
     p.add_argument("--email", help="account email for --sign-in (default: from settings)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from standard input (for scripts)")
@@ -31,7 +35,44 @@ def cmd_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         return _sign_in(args, ctx)
     if args.sign_out:
         return _sign_out(ctx)
+    if args.history:
+        return _history(ctx)
+    if args.restore is not None:
+        return _restore(args.restore, ctx)
     return _round(ctx)
+
+
+def _history(ctx: CliContext) -> int:
+    from app.sync.history import REASONS, list_history
+
+    with ctx.container.db.session() as session:
+        entries = list_history(session)
+        rows = [{"id": e.id, "kind": e.kind, "row_id": e.row_id, "reason": e.reason,
+                 "deleted": e.deleted, "recorded_at": e.recorded_at,
+                 "restored_at": e.restored_at, "data": e.data} for e in entries]
+    if ctx.json_output:
+        ctx.emit_json(rows)
+        return 0
+    if not rows:
+        ctx.out("No conflicting versions: nothing was overridden.")
+    for row in rows:
+        label = row["data"].get("title") or row["data"].get("text") or \
+            row["data"].get("subject") or row["row_id"]
+        when = row["recorded_at"].astimezone().strftime("%Y-%m-%d %H:%M")
+        done = " (restored)" if row["restored_at"] else ""
+        ctx.out(f"{row['id']:>4}  {when}  {row['kind']}: {label}{done}")
+        ctx.out(f"      {REASONS.get(row['reason'], row['reason'])}")
+    return 0
+
+
+def _restore(history_id: int, ctx: CliContext) -> int:
+    from app.sync.history import restore
+
+    with ctx.container.db.session() as session:
+        obj = restore(session, history_id)
+        kind_id = obj.id
+    ctx.out(f"Restored {kind_id}; it syncs with the next round.")
+    return 0
 
 
 def _round(ctx: CliContext) -> int:

@@ -104,3 +104,44 @@ def test_cli_signs_in_syncs_and_reports_status(
 
     assert main(["sync", "--sign-out"]) == 0
     assert memory_keyring.store == {}
+
+
+def test_cli_lists_a_conflict_loser_and_restores_it(
+        tmp_path: Path, server: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from app.container import Container
+    from app.store.models import Meeting
+
+    _configure(server, user)
+    monkeypatch.setattr("sys.stdin", io.StringIO(user["password"] + "\n"))
+    assert main(["sync", "--sign-in", "--password-stdin"]) == 0
+    container = Container()
+    with container.db.session() as s:
+        meeting = Meeting(title="Quarterly review")
+        s.add(meeting)
+    container.close()
+    assert main(["sync"]) == 0
+    other = Device(tmp_path, "other", server, user)
+    other.sync()
+    container = Container()
+    with container.db.session() as s:
+        s.get(Meeting, meeting.id).title = "Q3 review (mine)"  # type: ignore[union-attr]
+    container.close()
+    other.edit("meeting", meeting.id, title="Q3 review (theirs)")
+    assert main(["sync"]) == 0  # mine reaches the server first...
+    other.sync()  # ...theirs, made at the same time but later, wins
+    assert main(["sync"]) == 0
+    capsys.readouterr()
+
+    assert main(["sync", "--history"]) == 0
+    listing = capsys.readouterr().out
+    assert "Q3 review (mine)" in listing and "Replaced by a change" in listing
+    assert main(["--json", "sync", "--history"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert main(["sync", "--restore", str(entry["id"])]) == 0
+    assert main(["sync"]) == 0
+    other.sync()
+    assert other.get("meeting", meeting.id)["title"] == "Q3 review (mine)"  # type: ignore[index]
+    assert main(["sync", "--restore", "999"]) == 1
+    assert "no longer exists" in capsys.readouterr().err
+    other.close()
