@@ -47,9 +47,10 @@ def _history(ctx: CliContext) -> int:
 
     with ctx.container.db.session() as session:
         entries = list_history(session)
-        rows = [{"id": e.id, "kind": e.kind, "row_id": e.row_id, "reason": e.reason,
-                 "deleted": e.deleted, "recorded_at": e.recorded_at,
-                 "restored_at": e.restored_at, "data": e.data} for e in entries]
+        rows: list[dict[str, Any]] = [
+            {"id": e.id, "kind": e.kind, "row_id": e.row_id, "reason": e.reason,
+             "deleted": e.deleted, "recorded_at": e.recorded_at,
+             "restored_at": e.restored_at, "data": e.data} for e in entries]
     if ctx.json_output:
         ctx.emit_json(rows)
         return 0
