@@ -77,26 +77,6 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"ix_{table}_synced_at")
     with op.batch_alter_table("sync_parked", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_sync_parked_meeting_id"), ["meeting_id"],
-                              unique=False)
-    # The outbox query ("synced_at is null") then costs the pending rows, not the table.
-    for table in ("meetings", "segments", "action_items", "email_drafts"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_index(f"ix_{table}_synced_at", ["synced_at"], unique=False)
-    with op.batch_alter_table("meetings", schema=None) as batch_op:
-        batch_op.create_index("ix_meetings_local_only", ["local_only"], unique=False)
-
-
-def downgrade() -> None:
-    with op.batch_alter_table("meetings", schema=None) as batch_op:
-        batch_op.drop_index("ix_meetings_local_only")
-    for table in ("meetings", "segments", "action_items", "email_drafts"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_index(f"ix_{table}_synced_at")
-    for table in ("meetings", "segments", "action_items", "email_drafts"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_index(f"ix_{table}_pending")
-    with op.batch_alter_table("sync_parked", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sync_parked_meeting_id"))
     op.drop_table("sync_parked")
     with op.batch_alter_table("row_history", schema=None) as batch_op:
