@@ -89,6 +89,9 @@ def _run_engine(args: argparse.Namespace, skip_silence: bool) -> tuple[float, st
 
 
 def _run_bare(args: argparse.Namespace, ggml: str) -> tuple[float, str]:
+    # The same OpenMP wait policy our engine sets (see app/transcribe/engine.py), so that the
+    # comparison measures our wrapper and pipeline, not that setting.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from pywhispercpp.model import Model
 
     audio = _decoded(args.audio)

@@ -18,6 +18,7 @@ a GUI through its own mechanism (Qt signals in `app/ui/`). Things this wrapper t
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -163,6 +164,11 @@ class WhisperEngine:
                 f"The Whisper model file is missing: {self.model_path}",
                 fix="Run `recap models list` and `recap models use tiny.en-q8_0`.",
             )
+        # whisper.cpp's OpenMP threads spin while they wait for each other. When anything else
+        # wants the CPU (a video call during the meeting, a browser), spinning threads steal
+        # time from the working ones: on 2 busy cores a 30 s window took 19-35 s spinning and
+        # 11-14 s sleeping. Read once when libgomp loads; a user's own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import _pywhispercpp as pw
         from pywhispercpp.model import Model
 
