@@ -155,8 +155,8 @@ def _open(
     try:
         if not container.streams.audio:
             raise NoAudioStream(path)
-        stream = container.streams.best("audio") or container.streams.audio[0]
-        yield container, stream
+        best = container.streams.best("audio")
+        yield container, best if isinstance(best, av.AudioStream) else container.streams.audio[0]
     finally:
         container.close()
 

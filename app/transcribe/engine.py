@@ -192,7 +192,7 @@ class WhisperEngine:
             pw.whisper_log_set(None)
         if errors or getattr(model, "_ctx", None) is None:
             log.warning("whisper.cpp could not load %s: %s", self.model_path, "; ".join(errors))
-            model._ctx = None  # never hand the null context to whisper_free
+            model._ctx = None  # type: ignore[attr-defined]  # never whisper_free a null context
             raise _load_error(self.model_path)
         log.info("loaded %s in %.2f s", self.model_path.name, time.perf_counter() - started)
         self._model = model
@@ -273,5 +273,5 @@ def _free(model: Model) -> None:
 
     ctx = getattr(model, "_ctx", None)
     if ctx is not None:
-        model._ctx = None  # so pywhispercpp's __del__ does not free it twice
+        model._ctx = None  # type: ignore[attr-defined]  # or pywhispercpp's __del__ frees it again
         pw.whisper_free(ctx)

@@ -63,7 +63,8 @@ def frame_levels_db(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """RMS level of each 30 ms frame in dBFS (computed without a full-size temporary)."""
     frames = audio[: len(audio) // _FRAME * _FRAME].reshape(-1, _FRAME)
     mean_square = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / _FRAME
-    return 10.0 * np.log10(mean_square + 1e-12)
+    levels: npt.NDArray[np.float64] = 10.0 * np.log10(mean_square + 1e-12)
+    return levels
 
 
 def speech_regions(
