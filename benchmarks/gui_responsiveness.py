@@ -88,7 +88,7 @@ def measure_stalls(minutes: float) -> dict[str, float]:
     from tests.llm.fake_model import ollama_answer
     from tests.llm.standins import OllamaStandIn
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 (kept alive)
     ollama = OllamaStandIn(answer=ollama_answer)
     ollama.start()
     container = Container()
@@ -133,7 +133,7 @@ def measure_stalls(minutes: float) -> dict[str, float]:
 
     row = list_meetings(container.db)[0]
     chats = len(ollama.chat_requests())
-    window.quit_without_asking = True  # type: ignore[attr-defined]
+    window.quit_without_asking = True
     window.close()
 
     # The naive peer: the same transcription run on the GUI thread blocks it throughout.

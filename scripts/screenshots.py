@@ -110,7 +110,7 @@ def main() -> int:
             break
     settle(300)
     shot(first, "first-run")
-    first.quit_without_asking = True  # type: ignore[attr-defined]
+    first.quit_without_asking = True
     first.close()
 
     sample_id = seed(container)
@@ -154,7 +154,7 @@ def main() -> int:
     settle(800)
     shot(dialog, "settings-cloud")
     dialog.reject()
-    window.quit_without_asking = True  # type: ignore[attr-defined]
+    window.quit_without_asking = True
     window.close()
     container.close()
     return 0

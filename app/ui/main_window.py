@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.rows: list[MeetingRow] = []
         self.loaded = False  # the first list load arrived
         self._generation = 0  # of list reads: only the newest one is shown
+        self.quit_without_asking = False  # True: close without the "still working" prompt
 
         self.meetings = MeetingList()
         self.detail = DetailView(container, self.tasks)
@@ -497,7 +498,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def _confirm_quit(self) -> bool:
-        if getattr(self, "quit_without_asking", False):
+        if self.quit_without_asking:
             return True
         answer = QMessageBox.question(
             self, "Quit Recap?",

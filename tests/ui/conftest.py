@@ -57,6 +57,7 @@ def make_window(qtbot: QtBot, tiny_model: Path,
         container.settings.llm.timeout_s = 20.0
         container.save_settings()
         window = MainWindow(container, **kwargs)  # type: ignore[arg-type]
+        window.quit_without_asking = True  # closing mid-work must not wait for a person
         qtbot.addWidget(window)
         window.show()
         qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
@@ -70,7 +71,7 @@ def make_window(qtbot: QtBot, tiny_model: Path,
 
 
 def close(window: MainWindow) -> None:
-    window.quit_without_asking = True  # type: ignore[attr-defined]
+    window.quit_without_asking = True
     if window.isVisible():
         window.close()
 
