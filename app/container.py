@@ -35,7 +35,7 @@ class Container:
         )
         self._engine_lock = threading.Lock()
         self._engine: WhisperEngine | None = None
-        self._engine_key: tuple[str, int, str] | None = None
+        self._engine_key: tuple[str, int, str, bool] | None = None
 
     def save_settings(self) -> None:
         save_settings(self.settings, self.paths.settings_file)
@@ -84,13 +84,14 @@ class Container:
         from app.transcribe.engine import WhisperEngine
 
         t = self.settings.transcription
-        key = (t.model, t.threads, t.language)
+        key = (t.model, t.threads, t.language, t.skip_silence)
         with self._engine_lock:
             if self._engine is None or self._engine_key != key:
                 if self._engine is not None:
                     self._engine.close()
                 path = self.model_store.path_for(t.model)
-                self._engine = WhisperEngine(path, threads=t.threads, language=t.language)
+                self._engine = WhisperEngine(path, threads=t.threads, language=t.language,
+                                             skip_silence=t.skip_silence)
                 self._engine_key = key
             return self._engine
 

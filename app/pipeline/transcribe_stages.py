@@ -81,11 +81,12 @@ class TranscribeStage:
         total = len(audio)
 
         settings = container.settings.transcription
+        from app.transcribe.engine import EngineError
         from app.transcribe.model_store import ModelError
 
         try:
             engine = container.whisper_engine()
-        except ModelError as exc:
+        except (ModelError, EngineError) as exc:
             return StageResult(Outcome.WAITING, f"Transcription model unavailable: {exc}",
                                getattr(exc, "fix", ""))
 
@@ -110,6 +111,9 @@ class TranscribeStage:
                                   cancel=ctx.cancel)
             except TranscriptionCancelled as exc:
                 raise StageCancelled() from exc
+            except EngineError as exc:  # the model file loads lazily, on first use
+                return StageResult(Outcome.WAITING, f"Transcription model unusable: {exc}",
+                                   getattr(exc, "fix", ""))
         ctx.progress(1.0)
         with container.db.session() as s:
             count = s.scalar(select(func.count()).select_from(Segment)
