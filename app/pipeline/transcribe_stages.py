@@ -34,7 +34,6 @@ class DecodeStage:
     def run(self, ctx: StageContext) -> StageResult:
         from app.audio.decode import AudioError, decode, probe
         from app.audio.errors import DecodeCancelled
-        from app.audio.errors import DecodeCancelled
 
         with ctx.container.db.session() as s:
             meeting = s.get_one(Meeting, ctx.meeting_id)
@@ -46,8 +45,6 @@ class DecodeStage:
             raise StageCancelled() from exc
         except AudioError as exc:
             return StageResult(Outcome.FAILED, str(exc), getattr(exc, "fix", ""))
-        except DecodeCancelled as exc:
-            raise StageCancelled() from exc
         ctx.check_cancel()
         target = pcm_cache_path(ctx)
         target.parent.mkdir(parents=True, exist_ok=True)
