@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.loaded = False  # the first list load arrived
         self._generation = 0  # of list reads: only the newest one is shown
         self.quit_without_asking = False  # True: close without the "still working" prompt
+        self._select_after_reload = ""  # a meeting to select once the list has it
 
         self.meetings = MeetingList()
         self.detail = DetailView(container, self.tasks)
@@ -224,7 +225,10 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.splitter if any_meeting else self.empty)
         if self.tray is not None and not text:
             self.tray.set_recent(rows)
-        if rows and not self.meetings.current_id():
+        wanted, self._select_after_reload = self._select_after_reload, ""
+        if wanted and self.meetings.model.row_for(wanted) >= 0:
+            self.meetings.select(wanted)
+        elif rows and not self.meetings.current_id():
             self.meetings.select(rows[0].id)
         elif self.detail.meeting_id and self.detail.meeting_id in self.queue.pending():
             self.detail.reload()
@@ -356,8 +360,8 @@ class MainWindow(QMainWindow):
 
         def restored(_r: object) -> None:
             self.show_message(f"Restored “{title}”.")
+            self._select_after_reload = meeting_id
             self.reload()
-            QTimer.singleShot(200, lambda: self.meetings.select(meeting_id))
 
         self.tasks.submit(lambda: restore_meeting(c.db, meeting_id), restored,
                           lambda exc: self.show_message(human_error(exc)))
