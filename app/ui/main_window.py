@@ -4,6 +4,7 @@ its own module, every slow call goes through the TaskRunner or the ProcessingQue
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,32 @@ log = logging.getLogger(__name__)
 
 _DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
 RECORD_MISSING = "Recording arrives with the recorder (issue 7)."
+
+
+# What processing a first file imports. Importing holds the GIL and per-module import locks
+# for long stretches (the Anthropic SDK alone takes seconds on a busy machine), so doing it on
+# a worker while the window opens keeps it from stalling the GUI when the first file arrives.
+WARM_UP_MODULES = ("app.store.queries", "app.store.edits", "app.store.meeting_facts",
+                   "app.pipeline.runner", "app.pipeline.transcribe_stages", "app.audio.decode",
+                   "app.transcribe.engine", "app.transcribe.model_store", "app.llm.services",
+                   "app.llm.stages", "app.llm.polish", "app.export")
+
+
+def warm_up_in_background() -> threading.Event:
+    done = threading.Event()
+
+    def work() -> None:
+        import importlib
+
+        for name in WARM_UP_MODULES:
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:  # an optional part missing: its feature says so later
+                log.info("warm-up: %s not importable: %s", name, exc)
+        done.set()
+
+    threading.Thread(target=work, name="recap-warm-up", daemon=True).start()
+    return done
 
 
 def dropped_files(event: Any) -> list[Path]:
@@ -108,6 +135,7 @@ class MainWindow(QMainWindow):
             self.status.refresh()
         self._resume_interrupted()
         self._refresh_polish()
+        self.warmed_up = warm_up_in_background()
 
     def _refresh_polish(self) -> None:
         from app.ui.polishing import refresh_polish_button

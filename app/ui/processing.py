@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +32,22 @@ MEDIA_SUFFIXES = frozenset({
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".3gp", ".amr", ".caf",
 })
 _PROGRESS_INTERVAL_S = 0.1
+
+
+def lower_priority_of_this_thread(niceness: int = 10) -> None:
+    """Run processing below the GUI's CPU priority: on two cores Whisper's threads otherwise
+    starve the window's thread (stalls of 100-200 ms). On Linux a thread is a task with its
+    own nice value, inherited by the threads it starts (whisper.cpp's workers)."""
+    import os
+
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None or not sys.platform.startswith("linux"):
+        return  # elsewhere the OS scheduler favours the foreground app by itself
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, niceness))
+    except OSError as exc:
+        log.info("could not lower the processing thread's priority: %s", exc)
 
 
 @dataclass(frozen=True)
@@ -123,6 +140,7 @@ class ProcessingQueue(QObject):
 
     # -- the worker ----------------------------------------------------------------------
     def _work(self) -> None:
+        lower_priority_of_this_thread()
         while True:
             meeting_id = self._queue.get()
             if meeting_id is None:
