@@ -38,6 +38,7 @@ class LLMSettings(BaseModel):
     num_ctx: int = 8192
     timeout_s: float = 120.0
     builtin_model: str = ""  # GGUF name in the model store; "" picks the best installed
+    use_builtin: bool = True  # the in-process model when Ollama is not there
     sign_off_name: str = ""  # signs the email drafts; "" signs with no name (never invented)
     # Cloud: off unless the user turns it on.
     cloud_allowed: bool = False

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "app.cli.record_cmd",
     "app.cli.sync_cmd",
     "app.cli.llm_cmds",
+    "app.llm.builtin.cli",
     "app.cli.gui_cmd",
 ]
 

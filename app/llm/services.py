@@ -113,7 +113,8 @@ def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
     store = LLMModelStore(container.paths.models, container.paths.cache,
                           client_factory=lambda: gate.guard(default_client_factory()))
     return BuiltinProvider(store, lambda: container.settings.llm.builtin_model,
-                           lambda: container.settings.llm.num_ctx)
+                           lambda: container.settings.llm.num_ctx,
+                           enabled=lambda: container.settings.llm.use_builtin)
 
 
 def build_llm_services(container: Container, *, builtin: bool = False) -> LLMServices:

@@ -14,8 +14,16 @@ from tests.conftest import SAMPLES
 
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch, seeded_models: Path) -> None:
-    # Nothing listens on port 9 of loopback: like a laptop with Ollama not running.
+    # Nothing listens on port 9 of loopback: like a laptop with Ollama not running, and the
+    # built-in model off (tests/llm_builtin runs it), so the AI stages wait.
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    from app.paths import app_paths
+    from app.settings import load_settings, save_settings
+
+    path = app_paths().settings_file
+    settings = load_settings(path)
+    settings.llm.use_builtin = False
+    save_settings(settings, path)
 
 
 def test_process_sample_then_show_search_export_delete(
@@ -25,6 +33,7 @@ def test_process_sample_then_show_search_export_delete(
     assert code == 0, out
     meeting_id = re.search(r"Meeting ([0-9a-f-]{36})", out).group(1)  # type: ignore[union-attr]
     assert "Transcript" in out and "budget" in out.lower()
+    assert "pending: Writing notes" in out and "ollama serve" in out  # says how to fix it
 
     assert main(["show", meeting_id[:8]]) == 0
     assert "Team sync" in capsys.readouterr().out
@@ -35,6 +44,7 @@ def test_process_sample_then_show_search_export_delete(
     srt = tmp_path / "out.srt"
     assert main(["export", meeting_id, "--format", "srt", "-o", str(srt)]) == 0
     assert srt.read_text().startswith("1\n00:00:")
+    assert f"Wrote {srt}" in capsys.readouterr().out
 
     assert main(["--json", "show", meeting_id]) == 0
     data = json.loads(capsys.readouterr().out)

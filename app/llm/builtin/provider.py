@@ -31,18 +31,25 @@ class NoBuiltinModel:
     model = ""
     is_local = True
 
+    def __init__(self, reason: str = "No built-in model is installed",
+                 fix: str = INSTALL_FIX) -> None:
+        self.reason = reason
+        self.fix = fix
+
     def availability(self) -> Availability:
-        return Availability(False, "No built-in model is installed", INSTALL_FIX)
+        return Availability(False, self.reason, self.fix)
 
     def chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
-        raise BackendUnavailable("No built-in model is installed", fix=INSTALL_FIX)
+        raise BackendUnavailable(self.reason, fix=self.fix)
 
 
 class BuiltinProvider:
     def __init__(self, store: LLMModelStore, preferred: Callable[[], str],
                  n_ctx: Callable[[], int] = lambda: DEFAULT_CONTEXT,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None,
+                 enabled: Callable[[], bool] = lambda: True) -> None:
         self.store = store
+        self.enabled = enabled
         self.preferred = preferred
         self.n_ctx = n_ctx
         self.threads = threads
@@ -51,6 +58,9 @@ class BuiltinProvider:
         self._key: tuple[object, ...] | None = None
 
     def __call__(self) -> LLMBackend:
+        if not self.enabled():
+            return NoBuiltinModel("The built-in model is turned off in settings",
+                                  "Turn it on in settings, or start Ollama.")
         model = self.store.resolve(self.preferred())
         if model is None:
             return NoBuiltinModel()
