@@ -20,6 +20,9 @@ MIN_QUOTE_CHARS = 8
 _TIME_SLACK_MS = 1000
 _NON_WORD = re.compile(r"[^\w]+")
 _CLOCK = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})")
+# Small models often quote a line with its label ("Mei: I will ...", "[03:12] ..."); matched
+# as-is, the label pulls the alignment into the line before, and the timestamp with it.
+_LABEL = re.compile(r"^\s*(?:\[[\d:.]+\]\s*)?(?:[A-Z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30})?:\s+)?")
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class ChunkIndex:
         return low
 
     def ground(self, quote: str, time_text: str = "") -> Grounding:
-        needle = normalise(quote)
+        needle = normalise(_LABEL.sub("", quote, count=1))
         if len(needle) < MIN_QUOTE_CHARS:
             return Grounding(False, None, 0.0, "no quote given")
         alignment = fuzz.partial_ratio_alignment(needle, self.text)

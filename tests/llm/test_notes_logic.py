@@ -60,6 +60,14 @@ def test_grounding_finds_the_quote_fuzzily_and_takes_the_transcript_time() -> No
     assert exact.grounded and exact.start_ms == 69_000
 
 
+def test_a_quote_with_its_speaker_label_points_at_its_own_line() -> None:
+    index = ChunkIndex(_chunk())
+    for quote in ("Ben: Right, I'll update the migration guide",
+                  "[01:04] Ben: Right, I'll update the migration guide"):
+        found = index.ground(quote)
+        assert found.grounded and found.start_ms == 64_000, quote
+
+
 def test_invented_quotes_and_times_outside_the_chunk_are_not_grounded() -> None:
     index = ChunkIndex(_chunk())
     invented = index.ground("We agreed to cut the marketing budget in half")
