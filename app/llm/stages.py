@@ -46,9 +46,12 @@ def _waiting(services: LLMServices) -> tuple[LLMBackend | None, StageResult | No
     local, reasons = services.pick_local()
     if local is not None:
         return local, None
-    first = reasons[0] if reasons else None
-    message = first.reason if first else "No local model is available."
-    fix = first.fix if first else "Start Ollama with `ollama serve`."
+    if not reasons:
+        return None, StageResult(Outcome.WAITING, "No local model is available.",
+                                 "Start Ollama with `ollama serve`.")
+    # Every engine tried says why, and each fix is offered: any one of them unblocks it.
+    message = "; ".join(r.reason.rstrip(".") for r in reasons) + "."
+    fix = " Or: ".join(r.fix for r in reasons if r.fix)
     return None, StageResult(Outcome.WAITING, message, fix)
 
 
