@@ -53,7 +53,8 @@ def test_a_fixture_becomes_a_stored_searchable_transcript(container: Container) 
     assert detail.row.duration_s and detail.row.duration_s > 5
     assert detail.transcript_model == "tiny.en-q8_0"
     starts = [s.start_ms for s in detail.segments]
-    assert starts == sorted(starts) and detail.segments[-1].end_ms <= detail.row.duration_s * 1000 + 500
+    assert starts == sorted(starts)
+    assert detail.segments[-1].end_ms <= detail.row.duration_s * 1000 + 500
     # progress: per stage, monotonic, reaching 1
     transcribe = [e.stage_progress for e in events if e.stage == "transcribe"]
     assert transcribe == sorted(transcribe) and transcribe[-1] == 1.0
@@ -133,7 +134,7 @@ def test_killed_mid_transcription_resumes_without_duplicates(container: Containe
     runner = audio_only(container)
     (meeting_id,) = runner.unfinished()
     before = queries.meeting_detail(container.db, meeting_id).segments
-    assert 3 <= len(before)
+    assert len(before) >= 3
     assert runner.run(meeting_id).status == MeetingStatus.READY.value
     after = queries.meeting_detail(container.db, meeting_id).segments
     assert [s.idx for s in after] == list(range(len(after)))
