@@ -19,6 +19,19 @@ from app.llm.routing import Task
 from app.llm.schemas import EmailText
 
 _ADDRESS = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# A sign-off or a placeholder the model wrote at the end of its closing ("Best regards,
+# [Your Name]"): the signature is ours to add, so these are dropped.
+_SIGN_OFF = re.compile(
+    r"^(?:(?:best|kind|warm)?\s*(?:regards|wishes)|best|thanks|thank you|cheers|sincerely"
+    r"|yours(?: truly| sincerely)?)\b[\s,.!]*(?:\[[^\]]*\])?[\s,.!]*$|^\[[^\]]*\]$",
+    re.IGNORECASE)
+
+
+def _closing_without_signature(closing: str) -> str:
+    lines = [line.rstrip() for line in closing.strip().splitlines()]
+    while lines and (not lines[-1].strip() or _SIGN_OFF.match(lines[-1].strip())):
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 class BadRecipients(ValueError):
@@ -54,8 +67,9 @@ def compose_body(opening: str, decisions: Sequence[str], items: Sequence[ItemLin
         parts.append("Decisions:\n" + "\n".join(f"- {d}" for d in decisions))
     if items:
         parts.append("Action items:\n" + "\n".join(format_item(i) for i in items))
-    if closing.strip():
-        parts.append(closing.strip())
+    closing = _closing_without_signature(closing)
+    if closing:
+        parts.append(closing)
     parts.append(f"Best,\n{sign_off_name.strip()}".strip())
     return "\n\n".join(p for p in parts if p)
 

@@ -173,3 +173,14 @@ def test_email_body_lists_decisions_and_items_and_mailto_is_encoded() -> None:
     assert compose_body("Hi", [], [], "", "").endswith("Hi\n\nBest,")  # no invented name
     with pytest.raises(BadRecipients):
         parse_recipients("ana@example.com, not-an-address")
+
+
+def test_the_models_own_sign_off_is_replaced_by_the_users_signature() -> None:
+    from app.llm.email import compose_body
+
+    for closing in ("Thanks for a productive meeting.\nBest regards, [Your Name]",
+                    "Thanks for a productive meeting.\n\nBest,\n[Your Name]",
+                    "Thanks for a productive meeting.\nKind regards,"):
+        body = compose_body("Hi all,", [], [], closing, "Priya")
+        assert body.endswith("Thanks for a productive meeting.\n\nBest,\nPriya"), body
+        assert "[Your Name]" not in body
