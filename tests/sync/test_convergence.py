@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,9 @@ def test_a_losing_version_can_be_restored_and_then_syncs_everywhere(pair) -> Non
     a.sync()
     b.sync()
     a.edit("meeting", mid, title="A's title")
+    # B's edit must be clearly later: the clock correction measured at push time carries up
+    # to half a round trip of error, which a loaded machine stretches to tens of milliseconds.
+    time.sleep(1.0)
     b.edit("meeting", mid, title="B's title")
     a.sync()
     b.sync()
