@@ -45,6 +45,7 @@ def test_same_item_edited_on_both_resolves_identically_and_loser_is_in_history(p
     b.sync()
     item = next(k[1] for k in b.snapshot() if k[0] == "action_item")
     a.edit("action_item", item, text="A's wording")
+    time.sleep(1.0)  # clearly later than the clock-correction error (see below)
     b.edit("action_item", item, text="B's wording, written later")
     a.sync()
     b.sync()
@@ -64,6 +65,7 @@ def test_a_late_push_that_loses_is_kept_in_its_own_history(pair) -> None:
     b.sync()
     item = next(k[1] for k in b.snapshot() if k[0] == "action_item")
     b.edit("action_item", item, owner="Bo")  # earlier edit, pushed later
+    time.sleep(1.0)
     a.edit("action_item", item, owner="Al")
     a.sync()
     b.sync()
