@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.net import NetworkGate
 from app.sync.client import SupabaseRpc
 from app.sync.engine import SyncEngine
 from app.sync.errors import SyncBlocked
@@ -19,9 +18,8 @@ def build_rpc(container: Container) -> SupabaseRpc:
     settings = container.settings
     if settings.privacy_mode:
         raise SyncBlocked()
-    gate = NetworkGate(lambda: container.settings.privacy_mode)
     return SupabaseRpc(settings.sync.supabase_url, settings.sync.supabase_anon_key,
-                       settings.sync.email, gate=gate)
+                       settings.sync.email, gate=container.net_gate)
 
 
 def build_engine(container: Container, rpc: SupabaseRpc | None = None) -> SyncEngine:
