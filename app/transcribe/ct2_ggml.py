@@ -15,7 +15,6 @@ import os
 import struct
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.transcribe.ct2_reader import ConversionError, CT2FormatError, CT2Model
-from app.transcribe.ggml_file import GGML_MAGIC
+from app.transcribe.ggml_file import WhisperHParams
 from app.transcribe.ggml_quant import QUANTIZERS, GgmlType
 
 log = logging.getLogger(__name__)
@@ -54,20 +53,6 @@ class OutputType(StrEnum):
     def matrix_type(self) -> GgmlType:
         return {"f16": GgmlType.F16, "q8_0": GgmlType.Q8_0, "q5_0": GgmlType.Q5_0,
                 "q4_0": GgmlType.Q4_0}[self.value]
-
-
-@dataclass(frozen=True)
-class WhisperHParams:
-    n_vocab: int
-    n_audio_ctx: int
-    n_audio_state: int
-    n_audio_head: int
-    n_audio_layer: int
-    n_text_ctx: int
-    n_text_state: int
-    n_text_head: int
-    n_text_layer: int
-    n_mels: int
 
 
 def _count_layers(names: Sequence[str], prefix: str) -> int:
@@ -273,10 +258,7 @@ class _HashingWriter:
 def write_ggml(model: CT2Model, vocabulary_txt: Path, f: Writer, out: OutputType,
                progress: Progress | None = None) -> None:
     hp = hparams_of(model)
-    f.write(struct.pack("<I", GGML_MAGIC))
-    f.write(struct.pack("<11i", hp.n_vocab, hp.n_audio_ctx, hp.n_audio_state, hp.n_audio_head,
-                        hp.n_audio_layer, hp.n_text_ctx, hp.n_text_state, hp.n_text_head,
-                        hp.n_text_layer, hp.n_mels, out.header_ftype))
+    f.write(hp.pack_header(out.header_ftype))
     filters = mel_filters(hp.n_mels)
     f.write(struct.pack("<2i", *filters.shape))
     f.write(filters.astype("<f4").tobytes())

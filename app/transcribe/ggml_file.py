@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
 GGML_MAGIC = 0x67676D6C
-HPARAM_NAMES = (
-    "n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer",
-    "n_text_ctx", "n_text_state", "n_text_head", "n_text_layer", "n_mels", "ftype",
-)
+# The file starts with the magic, the ten hyperparameters in field order, then ftype.
+_MAGIC = struct.Struct("<I")
+_HPARAMS = struct.Struct("<11i")
 # ftype in the header: 0 f32, 1 f16, else ggml's file type + 1000 * quantization version.
 FTYPE_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1"}
 
@@ -26,7 +25,9 @@ class NotAWhisperModel(ValueError):
 
 
 @dataclass(frozen=True)
-class GgmlHeader:
+class WhisperHParams:
+    """The model's shape, as the converter derives it and as a ggml file's header stores it."""
+
     n_vocab: int
     n_audio_ctx: int
     n_audio_state: int
@@ -37,6 +38,27 @@ class GgmlHeader:
     n_text_head: int
     n_text_layer: int
     n_mels: int
+
+    def pack_header(self, ftype: int) -> bytes:
+        """The magic, these hyperparameters and `ftype`: how a ggml file begins."""
+        values = (getattr(self, field.name) for field in fields(WhisperHParams))
+        return _MAGIC.pack(GGML_MAGIC) + _HPARAMS.pack(*values, ftype)
+
+    @staticmethod
+    def unpack_header(f: BinaryIO) -> tuple[WhisperHParams, int]:
+        """Reads what `pack_header` wrote: the hyperparameters and the ftype."""
+        head = f.read(_MAGIC.size)
+        if len(head) != _MAGIC.size or _MAGIC.unpack(head)[0] != GGML_MAGIC:
+            raise NotAWhisperModel("it does not start like a whisper.cpp (ggml) model")
+        raw = f.read(_HPARAMS.size)
+        if len(raw) != _HPARAMS.size:
+            raise NotAWhisperModel("the file ends too early")
+        *values, ftype = _HPARAMS.unpack(raw)
+        return WhisperHParams(*values), ftype
+
+
+@dataclass(frozen=True)
+class GgmlHeader(WhisperHParams):
     ftype: int
     n_vocab_tokens: int  # tokens stored in the file's vocabulary (before the special ones)
 
@@ -58,32 +80,28 @@ def _ints(f: BinaryIO, count: int) -> tuple[int, ...]:
 
 
 def _read_header(f: BinaryIO) -> GgmlHeader:
-    head = f.read(4)
-    if len(head) != 4 or struct.unpack("<I", head)[0] != GGML_MAGIC:
-        raise NotAWhisperModel("it does not start like a whisper.cpp (ggml) model")
-    values = _ints(f, len(HPARAM_NAMES))
-    hp = dict(zip(HPARAM_NAMES, values, strict=True))
+    hp, ftype = WhisperHParams.unpack_header(f)
     plausible = (
-        50000 <= hp["n_vocab"] <= 60000 and hp["n_mels"] in (80, 128)
-        and 0 < hp["n_audio_layer"] <= 64 and 0 < hp["n_text_layer"] <= 64
-        and 0 < hp["n_audio_head"] <= 64 and 0 < hp["n_text_head"] <= 64
-        and 0 < hp["n_audio_state"] <= 8192 and 0 < hp["n_text_state"] <= 8192
+        50000 <= hp.n_vocab <= 60000 and hp.n_mels in (80, 128)
+        and 0 < hp.n_audio_layer <= 64 and 0 < hp.n_text_layer <= 64
+        and 0 < hp.n_audio_head <= 64 and 0 < hp.n_text_head <= 64
+        and 0 < hp.n_audio_state <= 8192 and 0 < hp.n_text_state <= 8192
     )
     if not plausible:
         raise NotAWhisperModel("its settings do not look like a Whisper model")
     n_mel, n_fft = _ints(f, 2)
-    if n_mel != hp["n_mels"]:
+    if n_mel != hp.n_mels:
         raise NotAWhisperModel("its mel filter table does not match its settings")
     f.seek(4 * n_mel * n_fft, 1)
     (n_tokens,) = _ints(f, 1)
-    if not 0 < n_tokens <= hp["n_vocab"]:
+    if not 0 < n_tokens <= hp.n_vocab:
         raise NotAWhisperModel("its vocabulary is damaged")
     for _ in range(n_tokens):
         (length,) = _ints(f, 1)
         if not 0 <= length < 1024:
             raise NotAWhisperModel("its vocabulary is damaged")
         f.seek(length, 1)
-    return GgmlHeader(**hp, n_vocab_tokens=n_tokens)
+    return GgmlHeader(**asdict(hp), ftype=ftype, n_vocab_tokens=n_tokens)
 
 
 _TYPE_BYTES = {0: (1, 4), 1: (1, 2), 8: (32, 34), 6: (32, 22), 2: (32, 18)}
