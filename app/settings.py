@@ -27,6 +27,8 @@ class TranscriptionSettings(BaseModel):
     threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 2, 4)), ge=1)
     # Shorten long pauses before Whisper (speed); off until measured on real meetings.
     skip_silence: bool = False
+    # Where downloadable models come from ("" is whisper.cpp's official host): a mirror.
+    models_url: str = ""
 
 
 class LLMSettings(BaseModel):
@@ -71,6 +73,8 @@ class RecordingSettings(BaseModel):
 
     input_device: int | None = None  # None: the system default
     record_only: bool = False  # "record now, transcribe later"
+    # Starts/stops recording from any program where the desktop allows it; "" turns it off.
+    global_hotkey: str = "Ctrl+Alt+R"
 
 
 class Settings(BaseModel):

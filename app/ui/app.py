@@ -41,6 +41,8 @@ def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
     container = Container()
     window = MainWindow(container)
     window.show()
+    if window.recording is not None:
+        window.recording.apply_global_hotkey()
     QTimer.singleShot(0, lambda: log.info("window shown after %.0f ms",
                                           (time.perf_counter() - started) * 1000))
     if files:

@@ -1,6 +1,7 @@
-"""Recording in the window: the record button (Ctrl+R), the tray's quick record, a live level
-meter with the elapsed time, and the hand-over to the pipeline when it stops. On start it offers
-recordings a crash cut off (nothing is deleted without the user saying so).
+"""Recording in the window: the record button (Ctrl+R), the tray's quick record, the global
+shortcut (Ctrl+Alt+R from any program, where the desktop allows it), a live level meter with the
+elapsed time, and the hand-over to the pipeline when it stops. On start it offers recordings a
+crash cut off (nothing is deleted without the user saying so).
 
 The recorder's callbacks run on its writer thread; they become Qt signals here. Starting and
 stopping (opening the device, finalising the file) run on worker threads.
@@ -27,6 +28,7 @@ from app.ui.tasks import human_error
 if TYPE_CHECKING:
     from app.audio.recorder import LevelReading, Recorder, RecordingResult
     from app.audio.sources import AudioSource
+    from app.ui.global_hotkey import GlobalHotkey
     from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,8 @@ class RecordingController(QObject):
         self.source_factory = source_factory or default_source_factory(window)
         self.recorder: Recorder | None = None
         self.busy = False  # starting or stopping
+        self.global_hotkey: GlobalHotkey | None = None
+        self._by_hotkey = False  # the pending start/stop came from the global shortcut
         self.bar = RecordingBar()
         self._relay = _Relay(self)
         self._relay.level.connect(self.bar.show_level)
@@ -142,9 +146,16 @@ class RecordingController(QObject):
         self.bar.setVisible(True)
         self.state_changed.emit(True)
         self.window.show_message(f"Recording from {recorder.source.device_name}.")
+        if self._by_hotkey and self.global_hotkey is not None:
+            # Started from another program: the window may be hidden, so say it on the
+            # desktop (the status bar when there is no tray).
+            self._by_hotkey = False
+            self.window.notify("Recap", f"Recording from {recorder.source.device_name}. "
+                                        f"{self.global_hotkey.text} stops it.")
 
     def _failed(self, exc: BaseException) -> None:
         self.busy = False
+        self._by_hotkey = False
         self.bar.setVisible(False)
         self.recorder = None
         self.state_changed.emit(False)
@@ -175,6 +186,7 @@ class RecordingController(QObject):
 
         def done(outcome: tuple[RecordingResult, str]) -> None:
             result, meeting_id = outcome
+            by_hotkey, self._by_hotkey = self._by_hotkey, False
             self._reset()
             if not meeting_id:
                 self.window.show_message("Nothing was recorded. Check the microphone.")
@@ -185,12 +197,18 @@ class RecordingController(QObject):
                     f"Saved {clock(result.duration_s)} of audio; it will be transcribed later "
                     "(record-only mode). Use Edit › Process again when you are ready.")
                 self.window.import_queue.set_outcome_text(meeting_id, "Recorded (not processed)")
+                next_step = "it will be transcribed later"
             else:
                 self.window.queue.enqueue(meeting_id)
+                next_step = "transcribing it now"
             self.window.reload()
+            if by_hotkey:
+                self.window.notify("Recap", f"Recording saved ({clock(result.duration_s)}); "
+                                            f"{next_step}.")
             self.handed_over.emit(meeting_id)
 
         def failed(exc: BaseException) -> None:
+            self._by_hotkey = False
             self._reset()
             self.window.show_message(human_error(exc))
 
@@ -203,9 +221,32 @@ class RecordingController(QObject):
         self.bar.stop_button.setEnabled(True)
         self.state_changed.emit(False)
 
+    # -- global shortcut -----------------------------------------------------------------
+    def apply_global_hotkey(self) -> GlobalHotkey:
+        """Register the global shortcut from settings (call again after they change); its
+        ``status`` says in one line whether it works here, and why not."""
+        from app.ui.global_hotkey import GlobalHotkey
+
+        if self.global_hotkey is None:
+            self.global_hotkey = GlobalHotkey(self)
+            self.global_hotkey.activated.connect(self._hotkey_pressed)
+            tray = self.window.tray
+            if tray is not None:
+                self.global_hotkey.status_changed.connect(tray.set_global_hotkey)
+        self.global_hotkey.bind(self.window.container.settings.recording.global_hotkey)
+        return self.global_hotkey
+
+    def _hotkey_pressed(self) -> None:
+        if self.busy:
+            return
+        self._by_hotkey = True
+        self.toggle()
+
     def shutdown(self) -> None:
         """Closing the window mid-recording: finish the file (recovery offers it next time
         if it could not be handed over)."""
+        if self.global_hotkey is not None:
+            self.global_hotkey.stop()
         recorder = self.recorder
         if recorder is not None:
             try:

@@ -39,6 +39,8 @@ class Tray(QObject):
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
         self.set_recent([])
+        self.hotkey_text = ""  # the global shortcut, shown beside the quick-record item
+        self.hotkey_status = ""
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.icon = QSystemTrayIcon(icon, self)
             self.icon.setToolTip("Recap")
@@ -52,9 +54,22 @@ class Tray(QObject):
 
     def set_record_state(self, enabled: bool, recording: bool, why_not: str = "") -> None:
         self.record_action.setEnabled(enabled)
-        self.record_action.setText("Stop recording" if recording else "Start quick recording")
-        self.record_action.setToolTip(why_not)
+        label = "Stop recording" if recording else "Start quick recording"
+        # Text after a tab is drawn in the menu's shortcut column.
+        self.record_action.setText(f"{label}\t{self.hotkey_text}" if self.hotkey_text
+                                   else label)
+        self.record_action.setToolTip(why_not or self.hotkey_status)
         self.menu.setToolTipsVisible(True)
+
+    def set_global_hotkey(self, shortcut: str, status: str) -> None:
+        """Show the global shortcut, or the one line saying why there is none."""
+        self.hotkey_text, self.hotkey_status = shortcut, status
+        recording = self.record_action.text().startswith("Stop")
+        self.set_record_state(self.record_action.isEnabled(), recording,
+                              "" if self.record_action.isEnabled() else
+                              self.record_action.toolTip())
+        if self.icon is not None:
+            self.icon.setToolTip(f"Recap\n{status}")
 
     def set_recent(self, rows: list[MeetingRow]) -> None:
         self.recent_menu.clear()
