@@ -9,12 +9,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from app.audio import recovery
 from app.audio.recorder import Recorder
+from app.audio.sidecar import sidecar_path
 from app.audio.sources import ArraySource, known_signal
 from app.audio.wavfile import HEADER_SIZE
 from tests.recording.conftest import read_wav
@@ -23,6 +25,26 @@ REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("record_child.py")
 RATE = 16000
 CHANNELS = 2
+
+
+def record_and_stop(folder: Path, frames: int, channels: int = 1) -> Path:
+    """Record ``frames`` of the known signal and stop cleanly; the WAV."""
+    source = ArraySource(known_signal(0, frames, channels), sample_rate=RATE, channels=channels,
+                         speed=0)
+    recorder = Recorder(source, folder)
+    wav = recorder.start()
+    while source.fed_frames < frames:
+        time.sleep(0.01)
+    recorder.stop()
+    return wav
+
+
+def rewrite_sidecar(wav: Path, **changes: object) -> dict[str, Any]:
+    """Change the recording's sidecar as a writer that died would have left it; the old one."""
+    side = sidecar_path(wav)
+    meta: dict[str, Any] = json.loads(side.read_text())
+    side.write_text(json.dumps({**meta, **changes}))
+    return meta
 
 
 def record_and_kill(folder: Path, seconds: float) -> tuple[Path, int]:
@@ -57,7 +79,7 @@ def record_and_kill(folder: Path, seconds: float) -> tuple[Path, int]:
 def test_sigkill_mid_recording_loses_at_most_about_a_second(tmp_path: Path) -> None:
     folder = tmp_path / "recordings"
     wav, fed = record_and_kill(folder, seconds=3.2)
-    side = wav.with_name(wav.stem + ".recording.json")
+    side = sidecar_path(wav)
     assert json.loads(side.read_text())["state"] == "recording"  # nobody finished it
 
     candidates = recovery.find_unfinished(folder)
@@ -88,16 +110,8 @@ def test_sigkill_mid_recording_loses_at_most_about_a_second(tmp_path: Path) -> N
 
 def test_repair_fixes_a_cut_header_and_a_partial_frame(tmp_path: Path) -> None:
     """The worst moments to die: with stale header sizes and half a frame at the end."""
-    source = ArraySource(known_signal(0, RATE, 2), sample_rate=RATE, channels=2, speed=0)
-    recorder = Recorder(source, tmp_path)
-    wav = recorder.start()
-    while source.fed_frames < RATE:
-        time.sleep(0.01)
-    recorder.stop()
-    side = wav.with_name(wav.stem + ".recording.json")
-    meta = json.loads(side.read_text())
-    meta.update(state="recording", pid=2**22 + 12345)  # a writer that no longer exists
-    side.write_text(json.dumps(meta))
+    wav = record_and_stop(tmp_path, RATE, channels=2)
+    rewrite_sidecar(wav, state="recording", pid=2**22 + 12345)  # a writer that no longer exists
     with open(wav, "r+b") as f:  # header from the first sync, plus 3 stray bytes
         f.seek(40)
         f.write((4000).to_bytes(4, "little"))
@@ -125,16 +139,9 @@ def test_live_recording_is_not_touched(tmp_path: Path) -> None:
 
 def test_stopped_but_never_handed_over_is_offered(tmp_path: Path) -> None:
     """A crash between stopping and giving the file to the pipeline must not lose it."""
-    source = ArraySource(known_signal(0, RATE, 2), sample_rate=RATE, channels=2, speed=0)
-    recorder = Recorder(source, tmp_path)
-    wav = recorder.start()
-    while source.fed_frames < RATE:
-        time.sleep(0.01)
-    recorder.stop()
-    side = wav.with_name(wav.stem + ".recording.json")
-    meta = json.loads(side.read_text())
+    wav = record_and_stop(tmp_path, RATE, channels=2)
+    meta = rewrite_sidecar(wav, pid=2**22 + 777)  # that process has gone
     assert meta["state"] == "stopped"
-    side.write_text(json.dumps({**meta, "pid": 2**22 + 777}))  # that process has gone
 
     [candidate] = recovery.find_unfinished(tmp_path)
     assert candidate.path == wav and candidate.frames == RATE
@@ -144,30 +151,17 @@ def test_stopped_but_never_handed_over_is_offered(tmp_path: Path) -> None:
 
 
 def test_reused_pid_does_not_count_as_owner(tmp_path: Path) -> None:
-    source = ArraySource(known_signal(0, 100), sample_rate=RATE, speed=0)
-    recorder = Recorder(source, tmp_path)
-    wav = recorder.start()
-    time.sleep(0.05)
-    recorder.stop()
-    side = wav.with_name(wav.stem + ".recording.json")
-    meta = json.loads(side.read_text())
+    wav = record_and_stop(tmp_path, 100)
+    started = json.loads(sidecar_path(wav).read_text())["pid_started_at"]
     # Our own pid, but recorded with another start time: a different process had that pid.
-    meta.update(state="recording", pid=os.getpid(), pid_started_at=meta["pid_started_at"] - 60)
-    side.write_text(json.dumps(meta))
+    rewrite_sidecar(wav, state="recording", pid=os.getpid(), pid_started_at=started - 60)
     assert [c.path for c in recovery.find_unfinished(tmp_path)] == [wav]
 
 
 def test_discard_deletes_only_the_chosen_recording(tmp_path: Path) -> None:
-    paths = []
     for _ in range(2):
-        source = ArraySource(known_signal(0, 100), sample_rate=RATE, speed=0)
-        recorder = Recorder(source, tmp_path)
-        paths.append(recorder.start())
-        time.sleep(0.05)
-        recorder.stop()
-        side = paths[-1].with_name(paths[-1].stem + ".recording.json")
-        side.write_text(json.dumps({**json.loads(side.read_text()), "state": "recording",
-                                    "pid": 2**22 + 999}))
+        wav = record_and_stop(tmp_path, 100)
+        rewrite_sidecar(wav, state="recording", pid=2**22 + 999)
     first, second = recovery.find_unfinished(tmp_path)
     recovery.discard(first)
     assert not first.path.exists() and not first.sidecar.exists()
