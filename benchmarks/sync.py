@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, utcnow  # noqa: E402
+from tests.supabase_standin.server import StandIn  # noqa: E402
 from tests.sync.devices import Device  # noqa: E402
-from tests.sync.standin import StandIn  # noqa: E402
 
 ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -149,7 +149,7 @@ def main() -> int:
     dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute((REPO / "tests" / "sync" / "auth_schema.sql").read_text())
+            conn.execute((REPO / "tests" / "supabase_standin" / "auth_schema.sql").read_text())
             for sql in sorted((REPO / "migrations" / "supabase").glob("*.sql")):
                 conn.execute(sql.read_text())
         server = StandIn(dsn).start()

@@ -37,7 +37,7 @@ CHILD = textwrap.dedent("""
 
     keyring.set_keyring(Mem())
     from pathlib import Path
-    from tests.sync.standin import StandIn
+    from tests.supabase_standin.server import StandIn
     from tests.sync.devices import Device
 
     class Server:

@@ -13,8 +13,9 @@ import jwt
 import psycopg
 import pytest
 
+from tests.supabase_standin.server import make_jwt
+
 from .devices import Device, server_snapshot
-from .standin import make_jwt
 
 pytestmark = pytest.mark.postgres
 
