@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import threading
-from pathlib import Path
 
 from app.cli.context import EXIT_OK, CliContext
+from app.cli.model_commands import (
+    ListedModel,
+    ListingLayout,
+    ModelCommand,
+    download_with_progress,
+    print_listing,
+    register_model_command,
+    use_hint,
+)
+
+_LAYOUT = ListingLayout(name_width=22, size_width=7)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("models", help="transcription models: list, download, import, choose")
-    msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
-    q = msub.add_parser("list", help="installed and downloadable models")
-    q.add_argument("--all", action="store_true", help="also list models you could download")
-    q.set_defaults(func=cmd_list)
-    q = msub.add_parser("download", help="download an official whisper.cpp model")
-    q.add_argument("name")
-    q.set_defaults(func=cmd_download)
-    q = msub.add_parser("import", help="use a whisper.cpp ggml .bin file you already have")
-    q.add_argument("path", type=Path)
-    q.add_argument("--name")
-    q.set_defaults(func=cmd_import)
-    q = msub.add_parser("use", help="choose the model for new transcriptions")
-    q.add_argument("name")
-    q.set_defaults(func=cmd_use)
-    q = msub.add_parser("delete", help="remove a downloaded or imported model")
-    q.add_argument("name")
-    q.set_defaults(func=cmd_delete)
-
-
-def _mb(size: int | None) -> str:
-    return f"{size / 1e6:7.1f} MB" if size else "       -  "
+    register_model_command(sub, ModelCommand(
+        name="models", help="transcription models: list, download, import, choose",
+        list=cmd_list, list_help="installed and downloadable models", list_all=True,
+        download=cmd_download, download_help="download an official whisper.cpp model",
+        import_file=cmd_import, import_help="use a whisper.cpp ggml .bin file you already have",
+        use=cmd_use, use_help="choose the model for new transcriptions",
+        delete=cmd_delete,
+    ))
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -46,45 +41,26 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
             data["available"] = [c.__dict__ for c in store.catalog() if c.name not in names]
         ctx.emit_json(data)
         return EXIT_OK
-    ctx.out("Installed:")
-    for m in installed:
-        mark = "*" if m.name == current else " "
-        ctx.out(f" {mark} {m.name:<22} {_mb(getattr(m, 'size', None))}  {m.kind}")
-    if current not in names:
-        ctx.out(f"   (default {current} will be prepared on first use)")
+    available = None
     if args.all:
-        ctx.out("\nAvailable to download (recap models download NAME):")
-        for c in store.catalog():
-            if c.name not in names:
-                lang = "multilingual" if getattr(c, "multilingual", False) else "English"
-                ctx.out(f"   {c.name:<22} {_mb(getattr(c, 'size', None))}  {lang}")
+        available = [ListedModel(c.name, c.size,
+                                 "multilingual" if c.multilingual else "English")
+                     for c in store.catalog() if c.name not in names]
+    print_listing(
+        ctx, "models", "Installed:",
+        [ListedModel(m.name, m.size, m.kind, chosen=m.name == current) for m in installed],
+        available, _LAYOUT,
+        note="" if current in names else f"   (default {current} will be prepared on first use)")
     return EXIT_OK
 
 
 def cmd_download(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.cli.progress import ProgressBar
-
-    bar = ProgressBar()
-    cancel = threading.Event()
-
-    def progress(done: int, total: int | None) -> None:
-        bar.update(f"Downloading {args.name}", done / total if total else 0.0)
-
-    try:
-        path = ctx.container.model_store.download(args.name, progress=progress,
-                                                   cancel=cancel.is_set)
-    except KeyboardInterrupt:
-        cancel.set()
-        raise
-    finally:
-        bar.finish()
-    ctx.out(f"Downloaded {args.name} to {path}. Use it with: recap models use {args.name}")
-    return EXIT_OK
+    return download_with_progress(ctx, "models", args.name, ctx.container.model_store.download)
 
 
 def cmd_import(args: argparse.Namespace, ctx: CliContext) -> int:
     name = ctx.container.model_store.import_file(args.path, name=args.name).name
-    ctx.out(f"Imported {name}. Use it with: recap models use {name}")
+    ctx.out(f"Imported {name}. {use_hint('models', name)}")
     return EXIT_OK
 
 

@@ -7,35 +7,36 @@ listed in ``app.cli.COMMAND_MODULES`` to appear. Imports nothing heavy at module
 from __future__ import annotations
 
 import argparse
-import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.context import EXIT_OK, CliContext
+from app.cli.model_commands import (
+    ListedModel,
+    ListingLayout,
+    ModelCommand,
+    download_with_progress,
+    print_listing,
+    register_model_command,
+    use_hint,
+)
 
 if TYPE_CHECKING:
     from app.llm.builtin.models import LLMModelStore
 
+_LAYOUT = ListingLayout(name_width=38, size_width=8)
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("llm-models", help="built-in AI models (GGUF): list, download, choose")
-    msub = p.add_subparsers(dest="llm_models_command", metavar="ACTION", required=True)
-    q = msub.add_parser("list", help="installed models, and those you could download")
-    q.set_defaults(func=cmd_list)
-    q = msub.add_parser("download", help="download a model (resumable, checksum-verified)")
-    q.add_argument("name", nargs="?", help="default: the recommended one for this machine")
-    q.set_defaults(func=cmd_download)
-    q = msub.add_parser("import", help="use a .gguf model file you already have")
-    q.add_argument("path", type=Path)
-    q.add_argument("--name")
-    q.set_defaults(func=cmd_import)
-    q = msub.add_parser("use", help="choose the built-in model ('auto': the best installed)")
-    q.add_argument("name")
-    q.set_defaults(func=cmd_use)
-    q = msub.add_parser("delete", help="remove a downloaded or imported model")
-    q.add_argument("name")
-    q.set_defaults(func=cmd_delete)
-    q = msub.add_parser("prepare", help="verify (and assemble) a packaged model now")
+    actions = register_model_command(sub, ModelCommand(
+        name="llm-models", help="built-in AI models (GGUF): list, download, choose",
+        list=cmd_list, list_help="installed models, and those you could download",
+        download=cmd_download, download_help="download a model (resumable, checksum-verified)",
+        download_default="default: the recommended one for this machine",
+        import_file=cmd_import, import_help="use a .gguf model file you already have",
+        use=cmd_use, use_help="choose the built-in model ('auto': the best installed)",
+        delete=cmd_delete,
+    ))
+    q = actions.add_parser("prepare", help="verify (and assemble) a packaged model now")
     q.add_argument("name", nargs="?")
     q.set_defaults(func=cmd_prepare)
 
@@ -45,10 +46,6 @@ def _store(ctx: CliContext) -> LLMModelStore:
 
     paths = ctx.container.paths
     return LLMModelStore(paths.models, paths.cache)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:8.1f} MB"
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -65,20 +62,15 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
                        "available": [{"name": c.name, "label": c.label, "size": c.size}
                                      for c in available]})
         return EXIT_OK
-    ctx.out("Installed:" if installed else "No built-in model is installed.")
-    for m in installed:
-        mark = "*" if active and m.name == active.name else " "
-        ctx.out(f" {mark} {m.name:<38} {_mb(m.size)}  {m.source}")
-    if available:
-        ctx.out("\nAvailable to download (recap llm-models download NAME):")
-        for c in available:
-            ctx.out(f"   {c.name:<38} {_mb(c.size)}  {c.label}")
+    print_listing(
+        ctx, "llm-models", "Installed:" if installed else "No built-in model is installed.",
+        [ListedModel(m.name, m.size, m.source, chosen=active is not None and m.name == active.name)
+         for m in installed],
+        [ListedModel(c.name, c.size, c.label) for c in available] or None, _LAYOUT)
     return EXIT_OK
 
 
 def cmd_download(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.cli.progress import ProgressBar
-
     store = _store(ctx)
     name = args.name
     if not name:
@@ -88,26 +80,12 @@ def cmd_download(args: argparse.Namespace, ctx: CliContext) -> int:
                       "Use Ollama on another machine, or the cloud fallback.")
             return 1
         name = best.name
-    bar = ProgressBar()
-    cancel = threading.Event()
-
-    def progress(done: int, total: int | None) -> None:
-        bar.update(f"Downloading {name}", done / total if total else 0.0)
-
-    try:
-        path = store.download(name, progress=progress, cancel=cancel.is_set)
-    except KeyboardInterrupt:
-        cancel.set()
-        raise
-    finally:
-        bar.finish()
-    ctx.out(f"Downloaded {name} to {path}. Use it with: recap llm-models use {name}")
-    return EXIT_OK
+    return download_with_progress(ctx, "llm-models", name, store.download)
 
 
 def cmd_import(args: argparse.Namespace, ctx: CliContext) -> int:
     path = _store(ctx).import_file(args.path, name=args.name)
-    ctx.out(f"Imported {path.stem}. Use it with: recap llm-models use {path.stem}")
+    ctx.out(f"Imported {path.stem}. {use_hint('llm-models', path.stem)}")
     return EXIT_OK
 
 
