@@ -163,11 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/auth/v1/health":
             self._send(200, {"name": "GoTrue", "version": "standin"})
         elif path == "/auth/v1/user":
-            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-            try:
-                claims = _claims(token)
-            except jwt.PyJWTError:
-                self._auth_error(401, "bad_jwt", "invalid JWT")
+            claims = self._user_claims()
+            if claims is None:
                 return
             self._send(200, {"id": claims["sub"], "aud": "authenticated",
                              "email": claims.get("email", ""), "app_metadata": {},
@@ -220,12 +217,21 @@ class _Handler(BaseHTTPRequestHandler):
             session = self.standin.issue_session(conn, str(row[0]), row[1], row[2])
         self._send(200, session)
 
-    def _logout(self) -> None:
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+    def _bearer_claims(self) -> dict[str, Any]:
+        """The claims of the request's bearer token; raises jwt.PyJWTError for a bad one."""
+        return _claims((self.headers.get("Authorization") or "").removeprefix("Bearer "))
+
+    def _user_claims(self) -> dict[str, Any] | None:
+        """The bearer token's claims, or None after answering 401 as GoTrue does."""
         try:
-            claims = _claims(token)
+            return self._bearer_claims()
         except jwt.PyJWTError:
             self._auth_error(401, "bad_jwt", "invalid JWT")
+            return None
+
+    def _logout(self) -> None:
+        claims = self._user_claims()
+        if claims is None:
             return
         with psycopg.connect(self.standin.dsn) as conn:
             conn.execute("update auth.refresh_tokens set revoked = true where user_id = %s",
@@ -233,9 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(204, None)
 
     def _rpc(self, fn: str, params: dict[str, Any]) -> None:
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
         try:
-            claims = _claims(token)
+            claims = self._bearer_claims()
         except jwt.ExpiredSignatureError:
             self._error(401, "PGRST303", "JWT expired")
             return
