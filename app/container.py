@@ -52,12 +52,14 @@ class Container:
     @cached_property
     def model_store(self) -> ModelStore:
         from app.paths import bundled_models_dir
+        from app.transcribe.catalog import DEFAULT_BASE_URL
         from app.transcribe.download import default_client_factory
         from app.transcribe.model_store import ModelStore
 
         gate = self.net_gate
         return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir(),
-                          client_factory=lambda: gate.guard(default_client_factory()))
+                          client_factory=lambda: gate.guard(default_client_factory()),
+                          base_url=self.settings.transcription.models_url or DEFAULT_BASE_URL)
 
     @cached_property
     def net_gate(self) -> NetworkGate:

@@ -7,22 +7,19 @@ The dialog edits a copy of the settings; OK applies and saves them. Keychain cal
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTabWidget,
@@ -41,10 +38,6 @@ LANGUAGES = [("English", "en"), ("Detect automatically", "auto"), ("German", "de
              ("Portuguese", "pt")]
 
 
-class _Progress(QObject):
-    changed = Signal(int, int)  # done, total (0 when unknown)
-
-
 def _page(form: QFormLayout, note: str = "") -> QWidget:
     page = QWidget()
     layout = QVBoxLayout(page)
@@ -60,6 +53,7 @@ def _page(form: QFormLayout, note: str = "") -> QWidget:
 
 class SettingsDialog(QDialog):
     saved = Signal()
+    account_changed = Signal()  # signed in or out of sync (acts at once, OK or not)
 
     def __init__(self, container: Container, tasks: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -69,14 +63,14 @@ class SettingsDialog(QDialog):
         self.tasks = tasks
         self.draft = container.settings.model_copy(deep=True)
         self.key_stored = False
+        self.message = QLabel()
+        self.message.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._transcription_page(), "Transcription")
         self.tabs.addTab(self._ai_page(), "Local AI")
         self.tabs.addTab(self._cloud_page(), "Cloud")
         self.tabs.addTab(self._sync_page(), "Sync")
         self.tabs.addTab(self._privacy_page(), "Privacy")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -86,21 +80,15 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self._apply_privacy(self.draft.privacy_mode)
-        self._load_models()
         self._check_key()
 
     # -- pages ---------------------------------------------------------------------------
     def _transcription_page(self) -> QWidget:
+        from app.ui.model_picker import ModelPicker
+
         t = self.draft.transcription
-        self.model_box = QComboBox()
-        self.download_button = QPushButton("Download")
-        self.import_button = QPushButton("Import a file…")
-        self.model_progress = QProgressBar()
-        self.model_progress.setVisible(False)
-        row = QHBoxLayout()
-        row.addWidget(self.model_box, 1)
-        row.addWidget(self.download_button)
-        row.addWidget(self.import_button)
+        self.models = ModelPicker(self.container, self.tasks, t.model)
+        self.models.message.connect(self.message.setText)
         self.language_box = QComboBox()
         for label, code in LANGUAGES:
             self.language_box.addItem(label, code)
@@ -111,15 +99,9 @@ class SettingsDialog(QDialog):
         self.language_box.setCurrentIndex(index)
         self.threads = QSpinBox(minimum=1, maximum=32, value=t.threads)
         form = QFormLayout()
-        form.addRow("Model", row)
-        form.addRow("", self.model_progress)
+        form.addRow("Model", self.models)
         form.addRow("Language", self.language_box)
         form.addRow("CPU threads", self.threads)
-        self._model_relay = _Progress(self)
-        self._model_relay.changed.connect(self._model_progress)
-        self.download_button.clicked.connect(self._download_model)
-        self.import_button.clicked.connect(self._import_model)
-        self.model_box.currentIndexChanged.connect(self._model_chosen)
         return _page(form, "The built-in tiny English model works offline. Larger models are "
                            "more accurate and slower; “auto” needs a multilingual model.")
 
@@ -162,23 +144,12 @@ class SettingsDialog(QDialog):
                            "Cloud calls stop when the monthly cap is reached.")
 
     def _sync_page(self) -> QWidget:
-        s = self.draft.sync
-        self.sync_enabled = QCheckBox("Sync meetings with my Supabase project")
-        self.sync_enabled.setChecked(s.enabled)
-        self.sync_url = QLineEdit(s.supabase_url)
-        self.sync_url.setPlaceholderText("https://<project>.supabase.co")
-        self.sync_anon = QLineEdit(s.supabase_anon_key)
-        self.sync_email = QLineEdit(s.email)
-        self.sign_in = QPushButton("Sign in…")
-        self.sign_in.setEnabled(False)
-        self.sign_in.setToolTip("Sign-in arrives with the sync service.")
-        form = QFormLayout()
-        form.addRow(self.sync_enabled)
-        form.addRow("Project URL", self.sync_url)
-        form.addRow("Anon key", self.sync_anon)
-        form.addRow("Email", self.sync_email)
-        form.addRow("", self.sign_in)
-        return _page(form, "Meetings marked “keep on this device only” are never synced.")
+        from app.ui.sync_settings import SyncPage
+
+        self.sync = SyncPage(self.container, self.tasks, self.draft.sync)
+        self.sync.message.connect(self.message.setText)
+        self.sync.account_changed.connect(self.account_changed)
+        return self.sync
 
     def _privacy_page(self) -> QWidget:
         self.privacy = QCheckBox("Privacy mode: nothing leaves this device")
@@ -190,72 +161,9 @@ class SettingsDialog(QDialog):
                            "only services on this computer are contacted.")
 
     def _apply_privacy(self, on: bool) -> None:
-        for widget in (self.cloud_allowed, self.sync_enabled):
-            widget.setEnabled(not on)
-            widget.setToolTip("Off while privacy mode is on." if on else "")
-
-    # -- models --------------------------------------------------------------------------
-    def _load_models(self) -> None:
-        store = self.container.model_store
-        self.tasks.submit(lambda: (store.list_installed(self.draft.transcription.model),
-                                   store.catalog()),
-                          self._show_models, lambda exc: self.message.setText(human_error(exc)))
-
-    def _show_models(self, result: tuple[list, list]) -> None:  # type: ignore[type-arg]
-        installed, catalog = result
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        names = set()
-        for model in installed:
-            self.model_box.addItem(f"{model.name} ({model.kind})", model.name)
-            names.add(model.name)
-        for item in catalog:
-            if item.name not in names:
-                self.model_box.addItem(f"{item.name} — {item.size_mb} MB, download", item.name)
-        current = self.draft.transcription.model
-        index = self.model_box.findData(current)
-        if index < 0:
-            self.model_box.addItem(current, current)
-            index = self.model_box.count() - 1
-        self.model_box.setCurrentIndex(index)
-        self.model_box.blockSignals(False)
-        self._model_chosen()
-
-    def _model_chosen(self, *_args: object) -> None:
-        label = self.model_box.currentText()
-        self.download_button.setEnabled(label.endswith("download"))
-
-    def _download_model(self) -> None:
-        name = str(self.model_box.currentData())
-        store, relay = self.container.model_store, self._model_relay
-        self.model_progress.setVisible(True)
-        self.download_button.setEnabled(False)
-        self.tasks.submit(
-            lambda: store.download(name, lambda done, total: relay.changed.emit(done, total or 0)),
-            lambda _path: self._model_ready(f"{name} is installed."),
-            lambda exc: self._model_ready(human_error(exc)))
-
-    def _import_model(self) -> None:
-        path, _filter = QFileDialog.getOpenFileName(self, "Import a whisper.cpp model",
-                                                    str(Path.home()), "ggml models (*.bin)")
-        if not path:
-            return
-        store = self.container.model_store
-        self.tasks.submit(lambda: store.import_file(Path(path)),
-                          lambda model: self._model_ready(f"Imported {model.name}."),
-                          lambda exc: self._model_ready(human_error(exc)))
-
-    def _model_progress(self, done: int, total: int) -> None:
-        if total:
-            self.model_progress.setRange(0, 1000)
-            self.model_progress.setValue(int(done * 1000 / total))
-        else:
-            self.model_progress.setRange(0, 0)
-
-    def _model_ready(self, text: str) -> None:
-        self.model_progress.setVisible(False)
-        self.message.setText(text)
-        self._load_models()
+        self.cloud_allowed.setEnabled(not on)
+        self.cloud_allowed.setToolTip("Off while privacy mode is on." if on else "")
+        self.sync.set_privacy(on)
 
     # -- the key -------------------------------------------------------------------------
     def _check_key(self) -> None:
@@ -279,7 +187,7 @@ class SettingsDialog(QDialog):
     # -- saving --------------------------------------------------------------------------
     def collect(self) -> Settings:
         s = self.draft
-        s.transcription.model = str(self.model_box.currentData() or s.transcription.model)
+        s.transcription.model = self.models.chosen()
         s.transcription.language = str(self.language_box.currentData())
         s.transcription.threads = self.threads.value()
         s.llm.ollama_host = self.ollama_host.text().strip() or s.llm.ollama_host
@@ -287,10 +195,7 @@ class SettingsDialog(QDialog):
         s.llm.cloud_allowed = self.cloud_allowed.isChecked()
         s.llm.claude_model = self.claude_model.currentText().strip() or s.llm.claude_model
         s.llm.monthly_cloud_budget_usd = self.monthly_cap.value()
-        s.sync.enabled = self.sync_enabled.isChecked()
-        s.sync.supabase_url = self.sync_url.text().strip()
-        s.sync.supabase_anon_key = self.sync_anon.text().strip()
-        s.sync.email = self.sync_email.text().strip()
+        self.sync.collect(s.sync)
         s.privacy_mode = self.privacy.isChecked()
         return s
 
@@ -309,6 +214,10 @@ class SettingsDialog(QDialog):
         else:
             self.saved.emit()
         super().accept()
+
+    def reject(self) -> None:
+        self.models.cancel()  # a download in progress stops; it resumes if started again
+        super().reject()
 
     def _key_failed(self, exc: BaseException) -> None:
         parent = self.parentWidget()

@@ -14,6 +14,7 @@ from app.ui.tasks import TaskRunner, human_error
 if TYPE_CHECKING:
     from app.container import Container
     from app.llm.backend import Availability
+    from app.sync.worker import SyncStatus
 
 _REPROBE_MS = 60_000
 
@@ -43,6 +44,7 @@ class StatusBar(QStatusBar):
                        self.privacy_label):
             self.addPermanentWidget(widget)
         self.available: bool | None = None
+        self._sync_problem = ""
         self._why = ""
         self._pull_cancel = threading.Event()
         self._relay = _PullRelay(self)
@@ -133,27 +135,18 @@ class StatusBar(QStatusBar):
                                       else "Cloud and sync are allowed where you turned them on.")
         self.show_sync(None)
 
-    def show_sync(self, status: Any | None) -> None:
-        """Sync state: ``status`` is the sync service's report when it runs (duck-typed:
-        last_synced, pending, error); None shows what the settings say."""
-        settings = self.container.settings
-        if settings.privacy_mode or not settings.sync.enabled:
-            self.sync_label.setText("Sync: off")
-            return
-        if status is None:
-            self.sync_label.setText("Sync: sign-in needed" if not settings.sync.email
-                                    else "Sync: waiting")
-            return
-        error = getattr(status, "error", "") or ""
-        pending = getattr(status, "pending", 0)
-        last = getattr(status, "last_synced", None)
-        text = f"Sync: {pending} pending" if pending else "Sync: up to date"
-        if last is not None:
-            text += f" (last {last.astimezone().strftime('%H:%M')})"
-        if error:
-            text = "Sync: problem"
+    def show_sync(self, status: SyncStatus | None) -> None:
+        """Sync state in a few words, the whole story (error and fix) in the tooltip; a new
+        problem is also said once, as one line, in the message area. ``status`` is what the
+        sync controller last reported; None shows what the settings say until it does."""
+        from app.ui.sync_text import describe_sync
+
+        text, detail, problem = describe_sync(self.container.settings, status)
         self.sync_label.setText(text)
-        self.sync_label.setToolTip(error)
+        self.sync_label.setToolTip(detail)
+        if problem and problem != self._sync_problem:
+            self.showMessage(problem, 10_000)
+        self._sync_problem = problem
 
     def stop(self) -> None:
         self._timer.stop()

@@ -28,8 +28,10 @@ def require_postgres() -> None:
     try:
         psycopg.connect(ADMIN_DSN).close()
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 (user postgres, trust) is required for "
-                    f"these tests and is not reachable: {exc}. Start it (`.ci/run` does).")
+        pytest.fail(
+            f"PostgreSQL at 127.0.0.1:5432 (user postgres, trust) is required for "
+            f"these tests and is not reachable: {exc}. Start it (`.ci/run` does)."
+        )
 
 
 def supabase_sql_files() -> list[Path]:
@@ -85,5 +87,9 @@ def user(server: StandIn) -> dict[str, Any]:
 
 @pytest.fixture
 def sync_settings(server: StandIn, user: dict[str, Any]) -> SyncSettings:
-    return SyncSettings(enabled=True, supabase_url=server.url,
-                        supabase_anon_key=server.anon_key, email=user["email"])
+    return SyncSettings(
+        enabled=True,
+        supabase_url=server.url,
+        supabase_anon_key=server.anon_key,
+        email=user["email"],
+    )

@@ -1,5 +1,6 @@
-"""GUI fixtures: the tiny Whisper model (converted once), the stand-in Ollama, and a main
-window on a fresh Recap home that closes cleanly after each test."""
+"""GUI fixtures: the tiny Whisper model (converted once), the stand-in Ollama, the Supabase
+stand-in on PostgreSQL (for sync), and a main window on a fresh Recap home that closes cleanly
+after each test."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ from app.ui.main_window import MainWindow
 from tests.conftest import FIXTURES
 from tests.llm.fake_model import ollama_answer
 from tests.llm.standins import OllamaStandIn
+from tests.supabase_standin.fixtures import (  # noqa: F401 (fixtures are found by name)
+    _calm_server,
+    pg_dsn,
+    server,
+    user,
+)
 
 SPEECH = FIXTURES / "speech"
 BAD = FIXTURES / "bad"
@@ -33,10 +40,10 @@ def tiny_model(shared_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def ollama() -> Iterator[OllamaStandIn]:
-    server = OllamaStandIn(answer=ollama_answer)
-    server.start()
-    yield server
-    server.stop()
+    standin = OllamaStandIn(answer=ollama_answer)
+    standin.start()
+    yield standin
+    standin.stop()
 
 
 WindowFactory = Callable[..., MainWindow]
@@ -115,6 +122,3 @@ def long_speech_wav(target: Path, seconds: float) -> Path:
         out.setframerate(16_000)
         out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
     return target
-
-
-

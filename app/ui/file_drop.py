@@ -1,0 +1,53 @@
+"""Files dropped anywhere on the window, text fields included, become meetings.
+
+An application-wide event filter: child widgets (a text field, the transcript) would otherwise
+take a drop of files as text, or refuse it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QApplication, QWidget
+
+_DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+
+
+def dropped_files(event: Any) -> list[Path]:
+    mime = event.mimeData()
+    if mime is None or not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class FileDrops(QObject):
+    dropped = Signal(list)  # list[Path]
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.window = window
+        window.setAcceptDrops(True)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() in _DRAG_EVENTS
+            and isinstance(watched, QWidget)
+            and watched.window() is self.window
+        ):
+            files = dropped_files(event)
+            if files:
+                if event.type() == QEvent.Type.Drop:
+                    self.dropped.emit(files)
+                event.acceptProposedAction()  # type: ignore[attr-defined]
+                return True
+        return super().eventFilter(watched, event)
+
+    def stop(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)

@@ -1,0 +1,186 @@
+"""Background sync for the window: starts the core's SyncWorker when sync is set up, signed in
+and allowed (privacy mode off), relays its status to the GUI thread, and stops it on quit, when
+privacy mode goes on, and before starting again with new settings.
+
+Starting and stopping run on a short-lived thread, one at a time: a worker stops only after
+the request it has in flight (bounded by the client's timeout), and the window must not
+freeze meanwhile. Quitting does not wait that long: the worker's thread is a daemon, and a
+round cut short by the exit is finished by the next one (the sync protocol is crash-safe).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+
+from app.sync.worker import SyncStatus
+
+if TYPE_CHECKING:
+    from app.container import Container
+    from app.sync.client import SupabaseRpc
+    from app.sync.worker import SyncWorker
+
+log = logging.getLogger(__name__)
+
+# States the controller reports itself, beside the worker's own (syncing, idle, offline, ...).
+OFF = "off"
+PRIVACY = "privacy"
+SIGN_IN_NEEDED = "sign_in_needed"
+CANNOT_START = "cannot_start"  # the settings are refused before any worker runs
+INACTIVE = (OFF, PRIVACY, SIGN_IN_NEEDED, CANNOT_START)
+QUIT_WAIT_S = 2.0  # how long quitting waits for a round in flight
+RESTART_WAIT_S = 60.0  # a settings change waits for it (off the GUI thread) before restarting
+
+
+@dataclass
+class _Running:
+    worker: SyncWorker
+    rpc: SupabaseRpc
+    unwatch: Callable[[], None]
+
+    def stop(self, timeout_s: float) -> bool:
+        self.unwatch()
+        stopped = self.worker.stop(timeout_s)
+        if stopped:  # closing the client under a request in flight is not thread-safe
+            self.rpc.close()
+        return stopped
+
+
+class _Relay(QObject):
+    status = Signal(int, object)  # generation, SyncStatus (queued from other threads)
+
+
+def controller_status(state: str, error: str = "", fix: str = "") -> SyncStatus:
+    return SyncStatus(state=state, last_synced_at=None, pending=0, last_error=error, fix=fix)
+
+
+class SyncController(QObject):
+    status_changed = Signal(object)  # SyncStatus, on the GUI thread
+
+    def __init__(self, container: Container, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.container = container
+        self.status: SyncStatus = controller_status(OFF)
+        self._relay = _Relay(self)
+        self._relay.status.connect(self._deliver)
+        self._generation = 0  # bumped by every restart: reports of older workers are dropped
+        self._lock = threading.Lock()  # one start or stop at a time
+        self._running: _Running | None = None
+        self._closed = False
+        self._applied = ""  # the settings the worker was last started for
+
+    @property
+    def running(self) -> bool:
+        running = self._running
+        return running is not None and running.worker.running
+
+    def _settings_key(self) -> str:
+        settings = self.container.settings
+        return f"{settings.privacy_mode}:{settings.device_id}:{settings.sync.model_dump_json()}"
+
+    def settings_changed(self) -> None:
+        """Settings were saved: restart only if what sync depends on changed."""
+        if self._settings_key() != self._applied:
+            self.restart()
+
+    def restart(self) -> None:
+        """Apply the current settings: stop the worker if one runs, start one if wanted."""
+        if self._closed:
+            return
+        self._applied = self._settings_key()
+        self._generation += 1
+        generation = self._generation
+        settings = self.container.settings
+        if settings.privacy_mode:
+            wanted, reason = False, PRIVACY
+        elif not (
+            settings.sync.enabled and settings.sync.supabase_url and settings.sync.supabase_anon_key
+        ):
+            wanted, reason = False, OFF
+        else:
+            wanted, reason = True, ""
+        if not wanted:
+            self._deliver(generation, controller_status(reason))
+            if self._running is None:
+                return  # nothing to stop: no thread needed
+        threading.Thread(
+            target=self._apply, args=(generation, wanted), daemon=True, name="recap-sync-control"
+        ).start()
+
+    def sync_now(self) -> None:
+        running = self._running
+        if running is not None:
+            running.worker.sync_now()
+
+    def shutdown(self) -> None:
+        """On quit: stop reporting, and give a round in flight a moment to finish."""
+        self._closed = True
+        self._generation += 1
+        running, self._running = self._running, None
+        if running is not None and not running.stop(QUIT_WAIT_S):
+            log.info("sync round still in flight at quit; the next start finishes it")
+
+    # -- off the GUI thread --------------------------------------------------------------
+    def _apply(self, generation: int, wanted: bool) -> None:
+        with self._lock:
+            running, self._running = self._running, None
+            if running is not None and not running.stop(RESTART_WAIT_S):
+                log.warning("sync worker did not stop in %.0f s", RESTART_WAIT_S)
+            if not wanted or generation != self._generation or self._closed:
+                return
+            try:
+                started = self._start(generation)
+                if started is not None and (self._closed or generation != self._generation):
+                    started.stop(QUIT_WAIT_S)  # the window quit or restarted meanwhile
+                    started = None
+                self._running = started
+            except Exception as exc:  # a setting the client refuses: say so, keep the app going
+                log.info("sync not started: %s", exc)
+                self._relay.status.emit(
+                    generation, controller_status(CANNOT_START, str(exc), getattr(exc, "fix", ""))
+                )
+
+    def _start(self, generation: int) -> _Running | None:
+        from app.sync.service import build_engine, build_rpc
+        from app.sync.worker import SyncWorker, watch_local_changes
+
+        container = self.container
+        rpc = build_rpc(container)
+        if not rpc.signed_in():  # reads the keychain only: no network
+            rpc.close()
+            self._relay.status.emit(generation, controller_status(SIGN_IN_NEEDED))
+            return None
+        relay = self._relay
+
+        def report(status: SyncStatus) -> None:  # on the worker's thread
+            if not self._closed:
+                relay.status.emit(generation, status)
+
+        # build_worker() would do the same, but the window restarts sync whenever settings
+        # change, so it must be able to unhook the local-change watcher each time.
+        worker = SyncWorker(
+            build_engine(container, rpc),
+            interval_s=container.settings.sync.interval_s,
+            on_status=report,
+            probe=rpc.probe,
+        )
+        unwatch = watch_local_changes(container.db, worker)
+        worker.start()
+        return _Running(worker, rpc, unwatch)
+
+    # -- on the GUI thread ---------------------------------------------------------------
+    def _deliver(self, generation: int, status: SyncStatus) -> None:
+        if generation != self._generation or self._closed or status.state == "stopped":
+            return
+        self.status = status
+        self.status_changed.emit(status)
+
+
+def worker_active(status: SyncStatus) -> bool:
+    """Does this status come from a running worker (so "Sync now" can do something)?"""
+    return status.state not in INACTIVE
