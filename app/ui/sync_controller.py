@@ -14,16 +14,15 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 from PySide6.QtCore import QObject, Signal
-
-from app.sync.worker import SyncStatus
 
 if TYPE_CHECKING:
     from app.container import Container
     from app.sync.client import SupabaseRpc
-    from app.sync.worker import SyncWorker
+    from app.sync.worker import SyncStatus, SyncWorker
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +51,36 @@ class _Running:
 
 
 class _Relay(QObject):
-    status = Signal(int, object)  # generation, SyncStatus (queued from other threads)
+    status = Signal(int, object)  # generation, Status (queued from other threads)
 
 
-def controller_status(state: str, error: str = "", fix: str = "") -> SyncStatus:
-    return SyncStatus(state=state, last_synced_at=None, pending=0, last_error=error, fix=fix)
+@dataclass(frozen=True)
+class ControllerStatus:
+    """Where sync stands when no worker reports: the fields of the worker's SyncStatus (whose
+    module loads SQLAlchemy, too slow to import before the window first paints)."""
+
+    state: str
+    last_error: str = ""
+    fix: str = ""
+    last_synced_at: datetime | None = None
+    pending: int = 0
+
+
+if TYPE_CHECKING:
+    Status: TypeAlias = SyncStatus | ControllerStatus
+
+
+def controller_status(state: str, error: str = "", fix: str = "") -> ControllerStatus:
+    return ControllerStatus(state, error, fix)
 
 
 class SyncController(QObject):
-    status_changed = Signal(object)  # SyncStatus, on the GUI thread
+    status_changed = Signal(object)  # Status, on the GUI thread
 
     def __init__(self, container: Container, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.container = container
-        self.status: SyncStatus = controller_status(OFF)
+        self.status: Status = controller_status(OFF)
         self._relay = _Relay(self)
         self._relay.status.connect(self._deliver)
         self._generation = 0  # bumped by every restart: reports of older workers are dropped
@@ -174,13 +189,13 @@ class SyncController(QObject):
         return _Running(worker, rpc, unwatch)
 
     # -- on the GUI thread ---------------------------------------------------------------
-    def _deliver(self, generation: int, status: SyncStatus) -> None:
+    def _deliver(self, generation: int, status: Status) -> None:
         if generation != self._generation or self._closed or status.state == "stopped":
             return
         self.status = status
         self.status_changed.emit(status)
 
 
-def worker_active(status: SyncStatus) -> bool:
+def worker_active(status: Status) -> bool:
     """Does this status come from a running worker (so "Sync now" can do something)?"""
     return status.state not in INACTIVE

@@ -11,7 +11,7 @@ from app.ui.sync_controller import CANNOT_START, OFF, PRIVACY, SIGN_IN_NEEDED
 
 if TYPE_CHECKING:
     from app.settings import Settings
-    from app.sync.worker import SyncStatus
+    from app.ui.sync_controller import Status
 
 SET_UP = "Set up sync in Settings → Sync."
 SIGN_IN = "Sign in from Settings → Sync."
@@ -26,12 +26,12 @@ def _clock(when: datetime) -> str:
     return local.strftime("%d %b %H:%M")
 
 
-def _last(status: SyncStatus) -> str:
+def _last(status: Status) -> str:
     when = status.last_synced_at
     return f"Last synced {when.astimezone():%Y-%m-%d %H:%M}." if when else "Not synced yet."
 
 
-def describe_sync(settings: Settings, status: SyncStatus | None) -> tuple[str, str, str]:
+def describe_sync(settings: Settings, status: Status | None) -> tuple[str, str, str]:
     """(label, tooltip, problem): ``problem`` is one line for the user, "" when all is well."""
     if settings.privacy_mode or (status is not None and status.state == PRIVACY):
         return "Sync: off", "Privacy mode is on: nothing is synced.", ""

@@ -4,6 +4,7 @@ signing out, privacy mode, and quitting while a round is stuck on the network.""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 from pytestqt.qtbot import QtBot
 
-from app.secrets import SERVICE
+from app.paths import app_paths
+from app.secrets import SERVICE, set_secret
+from app.settings import SyncSettings, load_settings, save_settings
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from tests.conftest import MemoryKeyring
@@ -236,3 +239,42 @@ def test_quitting_does_not_wait_for_a_round_stuck_on_the_network(
         assert took < 4.0, f"closing took {took:.1f} s while a sync round was stuck"
     finally:
         server.faults.stall_s = 1.5
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("trouble", ["server down", "sign-in expired"])
+def test_a_sync_problem_is_one_line_in_the_status_bar(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    server: StandIn,
+    user: dict[str, Any],
+    memory_keyring: MemoryKeyring,
+    trouble: str,
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}" if trouble == "server down" else server.url
+    paths = app_paths().ensure()
+    settings = load_settings(paths.settings_file)
+    settings.sync = SyncSettings(
+        enabled=True, supabase_url=url, supabase_anon_key=server.anon_key, email=user["email"]
+    )
+    save_settings(settings, paths.settings_file)
+    # Signed in once; the token has since been revoked (or the server is not there).
+    set_secret(f"{TOKEN_PREFIX}{url}:{user['email']}", "revoked-refresh-token")
+    window = make_window()
+    label = window.status.sync_label
+    if trouble == "server down":
+        qtbot.waitUntil(lambda: label.text() == "Sync: offline", timeout=30_000)
+        assert "could not be reached" in label.toolTip()
+        assert window.sync_action.isEnabled()  # "try again now" makes sense here
+    else:
+        qtbot.waitUntil(lambda: label.text() == "Sync: sign-in needed", timeout=30_000)
+        assert "sign-in expired" in label.toolTip()
+        assert tokens(memory_keyring) == {}  # the dead token is forgotten
+    message = window.status.currentMessage()
+    assert message and label.toolTip().startswith(message)  # said in the message area too
+    assert "\n" not in message and "Traceback" not in message
