@@ -8,6 +8,7 @@ transcript at once, which would not fit a small model's context).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
@@ -19,7 +20,9 @@ from app.llm import prompts
 from app.llm.chain import Answer, CallContext, NeedsAttention, Prompt, call_structured
 from app.llm.chunking import Chunk, Line, chunk_lines, format_clock
 from app.llm.dates import resolve_due
+from app.llm.due_phrases import date_phrase, find_due
 from app.llm.grounding import ChunkIndex, normalise
+from app.llm.owners import answer_to, infer_owner, names_nobody, quoted_sentences
 from app.llm.routing import Task
 from app.llm.schemas import ChunkExtraction, MeetingSummary
 
@@ -28,6 +31,8 @@ _PROMPT_OVERHEAD_TOKENS = 600
 _MAX_CHUNK_TOKENS = 3000  # small models extract better from shorter excerpts
 _OVERLAP_TOKENS = 200
 _DUPLICATE_SCORE = 85.0
+log = logging.getLogger(__name__)
+
 _EMPTY_WORDS = {"none", "null", "n/a", "na", "unknown", "nobody", "tbd", "-", "unassigned"}
 
 
@@ -75,6 +80,44 @@ def extract_prompt(chunk: Chunk, parts: int) -> Prompt:
                   prompts.EXTRACT_VERSION, _ANSWER_TOKENS)
 
 
+def _line_at(chunk: Chunk, start_ms: int | None) -> int | None:
+    """Position in the chunk of the line a grounded quote starts on."""
+    return next((n for n, line in enumerate(chunk.lines) if line.start_ms == start_ms), None)
+
+
+def fill_from_line(item: NoteItem, chunk: Chunk, meeting_day: date) -> NoteItem:
+    """Owner and due date the model left out, read from the line the item was grounded on.
+
+    Only for grounded items (an unverified quote says nothing about who said it); what the
+    model gave is kept unless it names nobody ("we") or is a deadline with no date.
+    """
+    at = _line_at(chunk, item.quote_start_ms) if item.grounded else None
+    if at is None:
+        return item
+    owner, rule = item.owner, ""
+    guess = infer_owner(chunk.lines, at, item.quote, item.text) if names_nobody(owner) else None
+    if guess is not None:
+        owner, rule = guess.name, guess.rule
+    due_text, due_date = item.due_text, item.due_date
+    if due_text and due_date is None:
+        due_date = date_phrase(due_text, meeting_day)
+        if due_date is None and (inside := find_due(due_text, meeting_day)):
+            due_date = inside[1]
+    elif not due_text:
+        # The quoted words first; a request's date may come in the answer to it.
+        said = [*quoted_sentences(chunk.lines[at].text, item.quote)]
+        reply = answer_to(chunk.lines, at, owner) if rule == "addressed" else None
+        found = find_due(" ".join(said), meeting_day) or (
+            find_due(reply.text, meeting_day) if reply else None)
+        if found:
+            due_text, due_date = found
+    if (owner, due_text, due_date) == (item.owner, item.due_text, item.due_date):
+        return item
+    log.debug("filled from the transcript: %r owner %r (%s) due %r", item.text, owner,
+              rule or "model", due_text)
+    return replace(item, owner=owner, due_text=due_text, due_date=due_date)
+
+
 def notes_from(chunk: Chunk, answer: ChunkExtraction, model: str, meeting_day: date) -> ChunkNotes:
     index = ChunkIndex(chunk)
     notes = ChunkNotes(chunk=chunk, model=model)
@@ -84,13 +127,14 @@ def notes_from(chunk: Chunk, answer: ChunkExtraction, model: str, meeting_day: d
             continue
         grounding = index.ground(raw.quote, raw.time)
         due_text = clean(raw.due)
-        notes.items.append(NoteItem(
+        item = NoteItem(
             text=text, owner=clean(raw.owner), due_text=due_text,
             due_date=resolve_due(due_text, meeting_day) if due_text else None,
             quote=" ".join(raw.quote.split()), quote_start_ms=grounding.start_ms,
             grounded=grounding.grounded, source_model=model, chunk_index=chunk.index,
             why_unverified=grounding.reason,
-        ))
+        )
+        notes.items.append(fill_from_line(item, chunk, meeting_day))
     notes.decisions = [d for d in (clean(x) for x in answer.decisions) if d]
     notes.key_points = [p for p in (clean(x) for x in answer.key_points) if p]
     return notes
