@@ -42,7 +42,8 @@ def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
     window = MainWindow(container)
     window.show()
     if window.recording is not None:
-        window.recording.apply_global_hotkey()
+        # After the first paint: connecting to the display and grabbing takes ~0.1 s.
+        QTimer.singleShot(300, window.recording.apply_global_hotkey)
     QTimer.singleShot(0, lambda: log.info("window shown after %.0f ms",
                                           (time.perf_counter() - started) * 1000))
     if files:

@@ -37,8 +37,20 @@ def x_display() -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     read_fd, write_fd = os.pipe()
+    # -noreset: by default the server resets whenever its last client leaves, and a client
+    # connecting during that reset is refused.
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            "800x600x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ],
         pass_fds=[write_fd],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -171,14 +183,25 @@ def test_changing_and_turning_off_the_shortcut(
     qtbot.waitUntil(lambda: controller.recording, timeout=10_000)
     controller.stop()
     qtbot.waitUntil(lambda: not controller.recording and not controller.busy, timeout=10_000)
+    assert controller.global_hotkey is not None and controller.global_hotkey.available
+    window.close()  # quitting lets go of the chord
+    other = X11Hotkey(parse_chord("Ctrl+Shift+F9"), lambda: None, x11_session)
+    other.start()
+    other.stop()
 
-    settings.global_hotkey = "Ctrl+"
-    hotkey = controller.apply_global_hotkey()
+
+def test_a_shortcut_that_cannot_be_used_says_why(
+    recording_window: Callable[[], MainWindow], x11_session: str
+) -> None:
+    window = recording_window()
+    window.container.settings.recording.global_hotkey = "Ctrl+"
+    hotkey = controller_of(window).apply_global_hotkey()
     assert not hotkey.available
     assert (
         hotkey.status == 'Global shortcut not set: "Ctrl+" is not a shortcut: '
         "write it like Ctrl+Alt+R."
     )
+    assert window.record_action.isEnabled()  # recording from the window is unaffected
 
 
 def ctrl_r_still_records(qtbot: QtBot, window: MainWindow) -> None:
