@@ -91,4 +91,6 @@ def human_error(exc: BaseException) -> str:
     """One line for a person: the message, and the fix when the core gave one."""
     fix = getattr(exc, "fix", "")
     text = str(exc) or type(exc).__name__
+    if fix and fix in text:  # some errors already end with their fix (RecordingError)
+        return text
     return f"{text} {fix}".strip()
