@@ -22,6 +22,7 @@ from app.store.models import Meeting, Segment, SyncedMixin, utcnow
 from app.store.sync_models import ParkedRow, RowHistory, SyncedRow, SyncState
 from app.store.tracking import remote_apply
 from app.sync import outbox
+from app.sync.clock import ClockOffset
 from app.sync.errors import ServerRejected
 from app.sync.outbox import Mutation
 from app.sync.payload import KINDS, apply, meeting_id_of, same_content, serialize, to_json
@@ -58,6 +59,8 @@ class SyncEngine:
         self.batch_size = batch_size
         self.page_size = page_size
         self.clock = clock
+        self.clock_offset = ClockOffset(clock)
+        self._server_takes_offset = True  # False: its SQL predates p_clock_offset
 
     # --- status -----------------------------------------------------------------------
 
@@ -114,15 +117,33 @@ class SyncEngine:
                 batch = outbox.collect(session, self.batch_size)
             if not batch:
                 return
-            answer = self.rpc.call("recap_push", {
-                "p_device": self.device_id,
-                "p_client_now": to_json(self.clock()),
-                "p_mutations": [m.wire() for m in batch],
-            })
+            answer = self._push(batch)
             results = (answer or {}).get("results") or []
             if len(results) != len(batch):
                 raise ServerRejected("the push answer does not match the batch")
             self._settle(batch, results, report)
+
+    def _push(self, batch: list[Mutation]) -> Any:
+        params: dict[str, Any] = {"p_device": self.device_id,
+                                  "p_mutations": [m.wire() for m in batch]}
+        offset = self.clock_offset.estimate() if self._server_takes_offset else None
+        if offset is not None:
+            params["p_clock_offset"] = offset
+        params["p_client_now"] = to_json(self.clock())
+        try:
+            return self.clock_offset.exchange(self.rpc.call, "recap_push", params)
+        except ServerRejected:
+            if offset is None:
+                raise
+        # A server whose SQL is older than this app refuses the parameter: push as before
+        # (corrected by the one-way measurement) and say how to get the better correction.
+        del params["p_clock_offset"]
+        params["p_client_now"] = to_json(self.clock())
+        answer = self.rpc.call("recap_push", params)
+        self._server_takes_offset = False
+        log.warning("the sync server's SQL predates p_clock_offset; apply migrations/supabase "
+                    "again so edits made close together are ordered by when they were made")
+        return answer
 
     def _settle(self, batch: list[Mutation], results: list[dict[str, Any]],
                 report: RoundReport) -> None:
@@ -180,7 +201,8 @@ class SyncEngine:
         while True:
             with self.db.session() as session:
                 cursor = _state(session).cursor
-            page = self.rpc.call("recap_pull", {"p_after": cursor, "p_limit": self.page_size})
+            page = self.clock_offset.exchange(self.rpc.call, "recap_pull",
+                                              {"p_after": cursor, "p_limit": self.page_size})
             rows: list[dict[str, Any]] = (page or {}).get("rows") or []
             if not rows:
                 return

@@ -90,10 +90,17 @@ $$;
 --   * otherwise the writes are concurrent: a delete beats nothing it did not see (a concurrent
 --     edit wins over a delete, whichever arrives first); between two edits or two deletes the
 --     later clock-corrected timestamp wins, ties by the larger device id.
--- Timestamps are corrected by the device's clock error measured at push time
--- (now() - p_client_now) and never allowed past the server's now().
+-- Timestamps are corrected by the device's clock error and never allowed past the server's
+-- now(). Measured here, one way (now() - p_client_now), that error includes the push's
+-- latency, seconds on a starved CPU: an edit pushed slowly would beat a later one. So the
+-- device sends p_clock_offset (seconds), measured over earlier round trips as NTP does (off
+-- by at most half a round trip); it is used when it is below the one-way figure, which the
+-- true offset cannot exceed (a latency is never negative).
+-- The signature before p_clock_offset is dropped: both at once would make calls ambiguous.
+drop function if exists public.recap_push(text, timestamptz, jsonb);
 create or replace function public.recap_push(p_device text, p_client_now timestamptz,
-                                             p_mutations jsonb)
+                                             p_mutations jsonb,
+                                             p_clock_offset double precision default null)
 returns jsonb
 language plpgsql
 security invoker
@@ -101,7 +108,8 @@ set search_path = ''
 as $$
 declare
     v_uid uuid := (select auth.uid());
-    v_skew interval := now() - p_client_now;
+    v_skew interval := case when p_clock_offset is null then now() - p_client_now
+        else least(now() - p_client_now, make_interval(secs => p_clock_offset)) end;
     v_seq bigint;
     v_m jsonb;
     v_cur public.recap_rows%rowtype;
@@ -224,7 +232,9 @@ $$;
 
 revoke all on function public.recap_row_json(public.recap_rows) from public, anon;
 grant execute on function public.recap_row_json(public.recap_rows) to authenticated;
-revoke all on function public.recap_push(text, timestamptz, jsonb) from public, anon;
+revoke all on function public.recap_push(text, timestamptz, jsonb, double precision)
+    from public, anon;
 revoke all on function public.recap_pull(bigint, integer) from public, anon;
-grant execute on function public.recap_push(text, timestamptz, jsonb) to authenticated;
+grant execute on function public.recap_push(text, timestamptz, jsonb, double precision)
+    to authenticated;
 grant execute on function public.recap_pull(bigint, integer) to authenticated;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +128,12 @@ def test_cli_lists_a_conflict_loser_and_restores_it(
     with container.db.session() as s:
         s.get(Meeting, meeting.id).title = "Q3 review (mine)"  # type: ignore[union-attr]
     container.close()
+    # A second later: beyond the clock correction's error (this one-shot `recap sync` has not
+    # timed a round trip yet when it pushes, so it corrects by the one-way figure).
+    time.sleep(1.0)
     other.edit("meeting", meeting.id, title="Q3 review (theirs)")
     assert main(["sync"]) == 0  # mine reaches the server first...
-    other.sync()  # ...theirs, made at the same time but later, wins
+    other.sync()  # ...theirs, made later, wins
     assert main(["sync"]) == 0
     capsys.readouterr()
 

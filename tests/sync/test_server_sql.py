@@ -8,6 +8,7 @@ import itertools
 import json
 import threading
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -113,3 +114,23 @@ def test_concurrent_writes_resolve_the_same_way_in_any_arrival_order(
     # The delete saw none of the edits, so it loses to them; between the edits the later
     # stamp wins, and at equal stamps the larger device id.
     assert finals == {("dev-d", False, "edit at 10:05")}
+
+
+def test_a_device_measured_offset_is_used_but_never_above_the_one_way_measurement(
+        pg_dsn: str, user: dict[str, Any]) -> None:
+    """The device's clock reads 10 s behind the server's on arrival (latency included)."""
+    with _session(pg_dsn, user["id"]) as conn:
+        server_now = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        made = (server_now - timedelta(seconds=70)).isoformat()
+        stamps = {}
+        for offset in (None, 2.5, 3600.0):
+            row_id = str(uuid.uuid4())
+            conn.execute("select public.recap_push(%s, now() - interval '10 seconds', %s, %s)",
+                         ("dev-1", Jsonb([_mutation(row_id, "t", stamp=made)]), offset))
+            stamps[offset] = conn.execute(
+                "select updated_at from public.recap_rows where id = %s", (row_id,)
+            ).fetchone()[0]  # type: ignore[index]
+        conn.commit()
+    assert stamps[None] == server_now - timedelta(seconds=60)  # one way, as before
+    assert stamps[2.5] == server_now - timedelta(seconds=67.5)  # the device's measurement
+    assert stamps[3600.0] == server_now - timedelta(seconds=60)  # capped: never later
