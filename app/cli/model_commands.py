@@ -53,8 +53,9 @@ def register_model_command(sub: Subparsers, command: ModelCommand) -> Subparsers
     """Adds `recap NAME list|download|import|use|delete`; returns the action parsers, so a
     command can add actions of its own."""
     p = sub.add_parser(command.name, help=command.help)
-    actions: Subparsers = p.add_subparsers(dest=f"{command.name.replace('-', '_')}_command",
-                               metavar="ACTION", required=True)
+    actions: Subparsers = p.add_subparsers(
+        dest=f"{command.name.replace('-', '_')}_command", metavar="ACTION", required=True
+    )
     q = actions.add_parser("list", help=command.list_help)
     if command.list_all:
         q.add_argument("--all", action="store_true", help="also list models you could download")
@@ -82,8 +83,7 @@ def use_hint(command: str, name: str) -> str:
     return f"Use it with: recap {command} use {name}"
 
 
-def download_with_progress(ctx: CliContext, command: str, name: str,
-                           download: Downloader) -> int:
+def download_with_progress(ctx: CliContext, command: str, name: str, download: Downloader) -> int:
     """Downloads under a progress bar (Ctrl+C cancels the download) and says how to use it."""
     from app.cli.progress import ProgressBar
 
@@ -118,9 +118,15 @@ class ListingLayout:
     size_width: int  # of the megabytes figure, before " MB"
 
 
-def print_listing(ctx: CliContext, command: str, heading: str, installed: Sequence[ListedModel],
-                  available: Sequence[ListedModel] | None, layout: ListingLayout,
-                  note: str = "") -> None:
+def print_listing(
+    ctx: CliContext,
+    command: str,
+    heading: str,
+    installed: Sequence[ListedModel],
+    available: Sequence[ListedModel] | None,
+    layout: ListingLayout,
+    note: str = "",
+) -> None:
     """The installed models (the chosen one starred), a note, then those to download."""
     ctx.out(heading)
     for m in installed:
@@ -135,6 +141,9 @@ def print_listing(ctx: CliContext, command: str, heading: str, installed: Sequen
 
 def _row(m: ListedModel, layout: ListingLayout) -> str:
     mark = "*" if m.chosen else " "
-    size = (f"{m.size / 1e6:{layout.size_width}.1f} MB" if m.size
-            else f"{'-':>{layout.size_width + 1}}  ")
+    size = (
+        f"{m.size / 1e6:{layout.size_width}.1f} MB"
+        if m.size
+        else f"{'-':>{layout.size_width + 1}}  "
+    )
     return f" {mark} {m.name:<{layout.name_width}} {size}  {m.detail}"

@@ -39,14 +39,16 @@ class _Sample:
 class ClockOffset:
     """The best recent estimate of the server clock minus ours, from timed exchanges."""
 
-    def __init__(self, clock: Callable[[], datetime],
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._clock = clock
         self._monotonic = monotonic
         self._best: _Sample | None = None
 
-    def exchange(self, call: Callable[[str, dict[str, Any]], Any], fn: str,
-                 params: dict[str, Any]) -> Any:
+    def exchange(
+        self, call: Callable[[str, dict[str, Any]], Any], fn: str, params: dict[str, Any]
+    ) -> Any:
         """Calls the RPC ``fn`` (one answering ``server_now``) and learns from its timing."""
         sent_wall = self._clock().timestamp()
         sent = self._monotonic()
@@ -55,10 +57,14 @@ class ClockOffset:
         server_now = answer.get("server_now") if isinstance(answer, dict) else None
         if isinstance(server_now, str):
             round_trip = received - sent
-            self._keep(_Sample(
-                offset_s=parse_time(server_now).timestamp() - (sent_wall + round_trip / 2),
-                error_s=round_trip / 2, taken=received,
-                wall_minus_mono=sent_wall - sent))
+            self._keep(
+                _Sample(
+                    offset_s=parse_time(server_now).timestamp() - (sent_wall + round_trip / 2),
+                    error_s=round_trip / 2,
+                    taken=received,
+                    wall_minus_mono=sent_wall - sent,
+                )
+            )
         return answer
 
     def estimate(self) -> float | None:

@@ -50,7 +50,8 @@ def _shared_item(a: Device, b: Device) -> str:
 
 
 def test_an_earlier_edit_pushed_slowly_loses_to_a_later_one(
-        tmp_path: Path, server: Any, user: dict[str, Any]) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any]
+) -> None:
     a = Device(tmp_path, "a", server, user)
     b = Device(tmp_path, "b", server, user)
     try:
@@ -64,15 +65,17 @@ def test_an_earlier_edit_pushed_slowly_loses_to_a_later_one(
         b.sync()
         for device in (a, b):
             assert device.get("action_item", item)["text"] == "B's wording, a second later"  # type: ignore[index]
-        assert [(h.reason, h.data["text"]) for h in a.history(item)] == \
-            [("lost", "A's wording, first")]
+        assert [(h.reason, h.data["text"]) for h in a.history(item)] == [
+            ("lost", "A's wording, first")
+        ]
     finally:
         a.close()
         b.close()
 
 
 def test_the_offset_is_measured_within_half_a_round_trip_and_forgotten_on_a_clock_step(
-        tmp_path: Path, server: Any, user: dict[str, Any]) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any]
+) -> None:
     ahead = Device(tmp_path, "ahead", server, user, skew=timedelta(hours=1))
     try:
         started = time.monotonic()
@@ -121,8 +124,7 @@ def server_with_old_sql() -> Iterator[StandIn]:
             admin.execute(f'drop database if exists "{name}" with (force)')
 
 
-def test_a_server_with_older_sql_still_syncs(tmp_path: Path,
-                                             server_with_old_sql: StandIn) -> None:
+def test_a_server_with_older_sql_still_syncs(tmp_path: Path, server_with_old_sql: StandIn) -> None:
     old = server_with_old_sql
     email = f"u{uuid.uuid4().hex[:10]}@example.test"
     user = {"email": email, "password": "pw", "id": old.create_user(email, "pw")}
