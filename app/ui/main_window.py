@@ -257,7 +257,9 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from app.ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.container, self.tasks, self)
+        hotkey = self.recording.global_hotkey if self.recording is not None else None
+        dialog = SettingsDialog(self.container, self.tasks, self,
+                                hotkey_status=hotkey.status if hotkey is not None else "")
         dialog.saved.connect(self._settings_saved)
         dialog.account_changed.connect(self.sync.restart)
         dialog.open()
@@ -269,6 +271,8 @@ class MainWindow(QMainWindow):
         self.status.refresh()
         self._refresh_polish()
         self.sync.settings_changed()  # privacy mode on stops it; new settings restart it
+        if self.recording is not None:
+            self.recording.apply_global_hotkey()  # the shortcut may have changed or gone off
         self.show_message("Settings saved.")
 
     def show_message(self, text: str) -> None:

@@ -56,7 +56,7 @@ class SettingsDialog(QDialog):
     account_changed = Signal()  # signed in or out of sync (acts at once, OK or not)
 
     def __init__(self, container: Container, tasks: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, hotkey_status: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Recap settings")
         self.container = container
@@ -67,6 +67,7 @@ class SettingsDialog(QDialog):
         self.message.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._transcription_page(), "Transcription")
+        self.tabs.addTab(self._recording_page(hotkey_status), "Recording")
         self.tabs.addTab(self._ai_page(), "Local AI")
         self.tabs.addTab(self._cloud_page(), "Cloud")
         self.tabs.addTab(self._sync_page(), "Sync")
@@ -104,6 +105,13 @@ class SettingsDialog(QDialog):
         form.addRow("CPU threads", self.threads)
         return _page(form, "The built-in tiny English model works offline. Larger models are "
                            "more accurate and slower; “auto” needs a multilingual model.")
+
+    def _recording_page(self, hotkey_status: str) -> QWidget:
+        from app.ui.recording_settings import RecordingPage
+
+        self.recording = RecordingPage(self.tasks, self.draft.recording, hotkey_status)
+        self.recording.message.connect(self.message.setText)
+        return self.recording
 
     def _ai_page(self) -> QWidget:
         llm = self.draft.llm
@@ -190,6 +198,7 @@ class SettingsDialog(QDialog):
         s.transcription.model = self.models.chosen()
         s.transcription.language = str(self.language_box.currentData())
         s.transcription.threads = self.threads.value()
+        self.recording.collect(s.recording)
         s.llm.ollama_host = self.ollama_host.text().strip() or s.llm.ollama_host
         s.llm.ollama_model = self.ollama_model.text().strip() or s.llm.ollama_model
         s.llm.cloud_allowed = self.cloud_allowed.isChecked()
@@ -200,7 +209,14 @@ class SettingsDialog(QDialog):
         return s
 
     def accept(self) -> None:
-        settings = self.collect()
+        from app.ui.hotkey_chord import ChordError
+
+        try:
+            settings = self.collect()
+        except ChordError as exc:  # stay open on the page with the problem
+            self.tabs.setCurrentWidget(self.recording)
+            self.message.setText(str(exc))
+            return
         key = self.api_key.text().strip()
         self.api_key.clear()  # the key does not linger in the widget
         self.container.settings = settings
