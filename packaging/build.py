@@ -26,8 +26,12 @@ PACKAGING = ROOT / "packaging"
 WHISPER_MODEL = "tiny.en-q8_0"
 # Debian packages the frozen Qt and PortAudio need from the system (Qt's own libraries are
 # inside the bundle; these are the X11/EGL/font/audio pieces every desktop already has).
+# Checked with ldd on the xcb platform plugin and the multimedia plugins (the transcript
+# player needs PulseAudio's client library even where PipeWire serves it).
 DEB_DEPENDS = ("libc6, libegl1, libgl1, libfontconfig1, libxkbcommon0, libxkbcommon-x11-0, "
-               "libxcb-cursor0, libdbus-1-3, libportaudio2")
+               "libx11-xcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, "
+               "libxcb-randr0, libxcb-render-util0, libxcb-shape0, libxcb-xkb1, libdbus-1-3, "
+               "libportaudio2, libpulse0")
 
 log = logging.getLogger("build")
 sys.path.insert(0, str(ROOT))
