@@ -51,8 +51,15 @@ class RoundReport:
 
 
 class SyncEngine:
-    def __init__(self, db: Database, rpc: Rpc, device_id: str, batch_size: int = 200,
-                 page_size: int = 500, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        rpc: Rpc,
+        device_id: str,
+        batch_size: int = 200,
+        page_size: int = 500,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.rpc = rpc
         self.device_id = device_id
@@ -124,8 +131,10 @@ class SyncEngine:
             self._settle(batch, results, report)
 
     def _push(self, batch: list[Mutation]) -> Any:
-        params: dict[str, Any] = {"p_device": self.device_id,
-                                  "p_mutations": [m.wire() for m in batch]}
+        params: dict[str, Any] = {
+            "p_device": self.device_id,
+            "p_mutations": [m.wire() for m in batch],
+        }
         offset = self.clock_offset.estimate() if self._server_takes_offset else None
         if offset is not None:
             params["p_clock_offset"] = offset
@@ -141,12 +150,15 @@ class SyncEngine:
         params["p_client_now"] = to_json(self.clock())
         answer = self.rpc.call("recap_push", params)
         self._server_takes_offset = False
-        log.warning("the sync server's SQL predates p_clock_offset; apply migrations/supabase "
-                    "again so edits made close together are ordered by when they were made")
+        log.warning(
+            "the sync server's SQL predates p_clock_offset; apply migrations/supabase "
+            "again so edits made close together are ordered by when they were made"
+        )
         return answer
 
-    def _settle(self, batch: list[Mutation], results: list[dict[str, Any]],
-                report: RoundReport) -> None:
+    def _settle(
+        self, batch: list[Mutation], results: list[dict[str, Any]], report: RoundReport
+    ) -> None:
         now = self.clock()
         acked: list[tuple[Mutation, int]] = []
         lost: list[tuple[Mutation, dict[str, Any]]] = []
@@ -169,40 +181,58 @@ class SyncEngine:
             if after:
                 self._apply_rows(session, after, report)
 
-    def _lose(self, session: Session, mutation: Mutation, winner: dict[str, Any],
-              now: datetime) -> int:
+    def _lose(
+        self, session: Session, mutation: Mutation, winner: dict[str, Any], now: datetime
+    ) -> int:
         """Our edit lost: keep it in history, and take the winner unless edited meanwhile."""
         if mutation.forget:
             # A withdrawal lost to an edit made elsewhere: the local copy stays as it is;
             # the next round withdraws again, now based on the winning version.
-            outbox.set_bases(session, [{"b_kind": mutation.kind, "b_id": mutation.id,
-                                        "b_v": int(winner["version"])}])
+            outbox.set_bases(
+                session,
+                [{"b_kind": mutation.kind, "b_id": mutation.id, "b_v": int(winner["version"])}],
+            )
             return 0
         kept = 0
         if not (mutation.deleted == winner["deleted"] and mutation.data == winner["data"]):
-            session.add(RowHistory(
-                kind=mutation.kind, row_id=mutation.id, reason="lost",
-                version=mutation.local_version, device_id=self.device_id,
-                deleted=mutation.deleted, data=mutation.data,
-                winner_device_id=winner["device_id"]))
+            session.add(
+                RowHistory(
+                    kind=mutation.kind,
+                    row_id=mutation.id,
+                    reason="lost",
+                    version=mutation.local_version,
+                    device_id=self.device_id,
+                    deleted=mutation.deleted,
+                    data=mutation.data,
+                    winner_device_id=winner["device_id"],
+                )
+            )
             kept = 1
         model = KINDS[mutation.kind]
         obj = session.get(model, mutation.id)
-        unchanged = obj is not None and obj.version == mutation.local_version and all(
-            session.get(Segment, sid) is not None and session.get(Segment, sid).version == v  # type: ignore[union-attr]
-            for sid, v in mutation.segment_versions.items())
+        unchanged = (
+            obj is not None
+            and obj.version == mutation.local_version
+            and all(
+                session.get(Segment, sid) is not None and session.get(Segment, sid).version == v  # type: ignore[union-attr]
+                for sid, v in mutation.segment_versions.items()
+            )
+        )
         if unchanged:
             apply(session, mutation.kind, obj, winner, now)
-            outbox.set_bases(session, [{"b_kind": mutation.kind, "b_id": mutation.id,
-                                        "b_v": int(winner["version"])}])
+            outbox.set_bases(
+                session,
+                [{"b_kind": mutation.kind, "b_id": mutation.id, "b_v": int(winner["version"])}],
+            )
         return kept
 
     def _pull_all(self, report: RoundReport) -> None:
         while True:
             with self.db.session() as session:
                 cursor = _state(session).cursor
-            page = self.clock_offset.exchange(self.rpc.call, "recap_pull",
-                                              {"p_after": cursor, "p_limit": self.page_size})
+            page = self.clock_offset.exchange(
+                self.rpc.call, "recap_pull", {"p_after": cursor, "p_limit": self.page_size}
+            )
             rows: list[dict[str, Any]] = (page or {}).get("rows") or []
             if not rows:
                 return
@@ -213,8 +243,9 @@ class SyncEngine:
             if len(rows) < self.page_size:
                 return
 
-    def _apply_rows(self, session: Session, rows: list[dict[str, Any]],
-                    report: RoundReport) -> None:
+    def _apply_rows(
+        self, session: Session, rows: list[dict[str, Any]], report: RoundReport
+    ) -> None:
         now = self.clock()
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
@@ -235,11 +266,20 @@ class SyncEngine:
                     wanted = {meeting_id_of(kind, r) for r in batch} - meetings.keys()
                     meetings.update(_owners(session, wanted))
                 for row in batch:
-                    obj = self._apply_one(session, kind, locals_.get(row["id"]),
-                                          known.get(row["id"], 0), row, now, report, meetings)
+                    obj = self._apply_one(
+                        session,
+                        kind,
+                        locals_.get(row["id"]),
+                        known.get(row["id"], 0),
+                        row,
+                        now,
+                        report,
+                        meetings,
+                    )
                     if obj is not None:
-                        bases.append({"b_kind": kind, "b_id": row["id"],
-                                      "b_v": int(row["version"])})
+                        bases.append(
+                            {"b_kind": kind, "b_id": row["id"], "b_v": int(row["version"])}
+                        )
                         if isinstance(obj, Meeting):
                             meetings[obj.id] = obj
                 if kind == "meeting":
@@ -248,17 +288,26 @@ class SyncEngine:
         outbox.set_bases(session, bases)
         self._unpark(session, report, now)
 
-    def _apply_one(self, session: Session, kind: str, obj: SyncedMixin | None, base: int,
-                   row: dict[str, Any], now: datetime, report: RoundReport,
-                   meetings: dict[str, Meeting | None]) -> SyncedMixin | None:
+    def _apply_one(
+        self,
+        session: Session,
+        kind: str,
+        obj: SyncedMixin | None,
+        base: int,
+        row: dict[str, Any],
+        now: datetime,
+        report: RoundReport,
+        meetings: dict[str, Meeting | None],
+    ) -> SyncedMixin | None:
         """Apply one pulled row; returns the local row, or None when it was left alone."""
         if int(row["version"]) <= base:
             return None  # ours, or older than what we have
         meeting_id = meeting_id_of(kind, row)
         owner = meetings.get(meeting_id) if meeting_id is not None else obj
         if meeting_id is not None and owner is None:
-            session.merge(ParkedRow(row_id=row["id"], kind=kind, meeting_id=meeting_id,
-                                    payload=row))
+            session.merge(
+                ParkedRow(row_id=row["id"], kind=kind, meeting_id=meeting_id, payload=row)
+            )
             return None  # its meeting has not arrived yet
         if isinstance(owner, Meeting) and owner.local_only:
             return None  # kept on this device only: the local copy stays as it is
@@ -267,19 +316,27 @@ class SyncEngine:
                 return None  # our next push carries the local edit; the server decides
             if _overridden(base, row) and not same_content(kind, obj, row):
                 deleted = obj.deleted_at is not None
-                session.add(RowHistory(
-                    kind=kind, row_id=obj.id,
-                    reason="resurrected" if deleted and not row["deleted"] else "overridden",
-                    version=obj.version, device_id=obj.device_id, deleted=deleted,
-                    data=serialize(kind, obj), winner_device_id=row["device_id"]))
+                session.add(
+                    RowHistory(
+                        kind=kind,
+                        row_id=obj.id,
+                        reason="resurrected" if deleted and not row["deleted"] else "overridden",
+                        version=obj.version,
+                        device_id=obj.device_id,
+                        deleted=deleted,
+                        data=serialize(kind, obj),
+                        winner_device_id=row["device_id"],
+                    )
+                )
                 report.kept_in_history += 1
         applied = apply(session, kind, obj, row, now)
         report.applied += 1
         return applied
 
     def _unpark(self, session: Session, report: RoundReport, now: datetime) -> None:
-        parked = list(session.scalars(
-            select(ParkedRow).join(Meeting, Meeting.id == ParkedRow.meeting_id)))
+        parked = list(
+            session.scalars(select(ParkedRow).join(Meeting, Meeting.id == ParkedRow.meeting_id))
+        )
         if not parked:
             return
         rows = [p.payload for p in parked]

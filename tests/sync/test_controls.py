@@ -21,7 +21,8 @@ pytestmark = pytest.mark.postgres
 
 
 def test_local_only_meetings_stay_on_the_device_and_withdrawn_ones_leave_the_server(
-        tmp_path: Path, server: Any, pg_dsn: str, user: dict[str, Any]) -> None:
+    tmp_path: Path, server: Any, pg_dsn: str, user: dict[str, Any]
+) -> None:
     a = Device(tmp_path, "a", server, user)
     b = Device(tmp_path, "b", server, user)
     private = a.add_meeting("Therapy notes")
@@ -49,15 +50,22 @@ def test_local_only_meetings_stay_on_the_device_and_withdrawn_ones_leave_the_ser
 
 def _configure(server: Any, user: dict[str, Any], privacy: bool = False) -> None:
     paths = app_paths().ensure()
-    settings = Settings(device_id="cli-device", privacy_mode=privacy,
-                        sync=SyncSettings(enabled=True, supabase_url=server.url,
-                                          supabase_anon_key=server.anon_key,
-                                          email=user["email"]))
+    settings = Settings(
+        device_id="cli-device",
+        privacy_mode=privacy,
+        sync=SyncSettings(
+            enabled=True,
+            supabase_url=server.url,
+            supabase_anon_key=server.anon_key,
+            email=user["email"],
+        ),
+    )
     save_settings(settings, paths.settings_file)
 
 
 def test_privacy_mode_turns_sync_off_before_any_connection(
-        server: Any, user: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    server: Any, user: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     from app.container import Container
     from app.sync.service import build_rpc
 
@@ -73,8 +81,13 @@ def test_privacy_mode_turns_sync_off_before_any_connection(
 
 
 def test_cli_signs_in_syncs_and_reports_status(
-        server: Any, user: dict[str, Any], pg_dsn: str, memory_keyring: Any,
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    server: Any,
+    user: dict[str, Any],
+    pg_dsn: str,
+    memory_keyring: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _configure(server, user)
     monkeypatch.setattr("sys.stdin", io.StringIO(user["password"] + "\n"))
     assert main(["sync", "--sign-in", "--password-stdin"]) == 0
@@ -108,8 +121,12 @@ def test_cli_signs_in_syncs_and_reports_status(
 
 
 def test_cli_lists_a_conflict_loser_and_restores_it(
-        tmp_path: Path, server: Any, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path,
+    server: Any,
+    user: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from app.container import Container
     from app.store.models import Meeting
 

@@ -27,8 +27,9 @@ class Killed(BaseException):
 
 def server_versions(dsn: str, user_id: str) -> dict[str, int]:
     with psycopg.connect(dsn) as conn:
-        rows = conn.execute("select id::text, version from public.recap_rows where user_id = %s",
-                            (user_id,)).fetchall()
+        rows = conn.execute(
+            "select id::text, version from public.recap_rows where user_id = %s", (user_id,)
+        ).fetchall()
     return dict(rows)
 
 
@@ -45,7 +46,8 @@ def sync_until_done(*devices: Device, attempts: int = 40) -> None:
 
 
 def test_lost_push_answer_then_retry_creates_no_duplicates(
-        tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str
+) -> None:
     a = Device(tmp_path, "a", server, user)
     a.add_meeting("Lost answer", items=3)
     server.faults.forced = ["drop_after_commit"]  # the push commits, its answer never arrives
@@ -63,9 +65,9 @@ def test_lost_push_answer_then_retry_creates_no_duplicates(
     a.close()
 
 
-def test_killed_after_server_commit_before_local_ack(tmp_path: Path, server: Any,
-                                                     user: dict[str, Any], pg_dsn: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_after_server_commit_before_local_ack(
+    tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a = Device(tmp_path, "a", server, user, batch_size=4)
     for i in range(3):
         a.add_meeting(f"Crash {i}", items=2)  # 12 rows: three batches of four
@@ -95,8 +97,9 @@ def test_killed_after_server_commit_before_local_ack(tmp_path: Path, server: Any
     again.close()
 
 
-def test_killed_while_applying_a_pulled_page(tmp_path: Path, server: Any, user: dict[str, Any],
-                                             pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_while_applying_a_pulled_page(
+    tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a = Device(tmp_path, "a", server, user)
     for i in range(4):
         a.add_meeting(f"Pulled {i}", items=2)
@@ -123,8 +126,9 @@ def test_killed_while_applying_a_pulled_page(tmp_path: Path, server: Any, user: 
     a.close()
 
 
-def test_server_that_drops_errors_and_stalls_at_random(tmp_path: Path, server: Any,
-                                                       user: dict[str, Any], pg_dsn: str) -> None:
+def test_server_that_drops_errors_and_stalls_at_random(
+    tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str
+) -> None:
     server.faults.stall_s = 1.2
     a = Device(tmp_path, "a", server, user, timeout_s=0.8, batch_size=3, page_size=4)
     b = Device(tmp_path, "b", server, user, timeout_s=0.8, batch_size=3, page_size=4)
@@ -147,7 +151,8 @@ def test_server_that_drops_errors_and_stalls_at_random(tmp_path: Path, server: A
 
 
 def test_expired_access_token_is_refreshed_and_the_round_succeeds(
-        tmp_path: Path, server: Any, user: dict[str, Any], memory_keyring: Any) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any], memory_keyring: Any
+) -> None:
     server.access_ttl_s = 1
     a = Device(tmp_path, "a", server, user)
     first_token = next(iter(memory_keyring.store.values()))
@@ -163,7 +168,8 @@ def test_expired_access_token_is_refreshed_and_the_round_succeeds(
 
 
 def test_refresh_token_lives_in_the_keychain_and_sign_out_forgets_it(
-        tmp_path: Path, server: Any, user: dict[str, Any], memory_keyring: Any) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any], memory_keyring: Any
+) -> None:
     from app.sync.client import SupabaseRpc
 
     a = Device(tmp_path, "a", server, user)
@@ -181,7 +187,8 @@ def test_refresh_token_lives_in_the_keychain_and_sign_out_forgets_it(
 
 
 def test_edit_made_while_a_push_is_in_flight_is_not_marked_synced(
-        tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str
+) -> None:
     a = Device(tmp_path, "a", server, user)
     mid = a.add_meeting("In flight")
     locked: dict[str, bool] = {}
@@ -204,20 +211,28 @@ def test_edit_made_while_a_push_is_in_flight_is_not_marked_synced(
     # The first answer acknowledged the old version only; the same round sent the edit again.
     assert server.requests.count("/rest/v1/rpc/recap_push") == pushes + 2
     assert a.engine.pending_count() == 0
-    assert server_snapshot(pg_dsn, user["id"])[("meeting", mid)][1]["title"] == \
-        "edited while sending"
+    assert (
+        server_snapshot(pg_dsn, user["id"])[("meeting", mid)][1]["title"] == "edited while sending"
+    )
     a.close()
 
 
 def test_worker_thread_syncs_on_change_backs_off_and_wakes_when_network_returns(
-        tmp_path: Path, server: Any, user: dict[str, Any]) -> None:
+    tmp_path: Path, server: Any, user: dict[str, Any]
+) -> None:
     from app.sync.worker import SyncWorker, watch_local_changes
 
     a = Device(tmp_path, "a", server, user, timeout_s=2)
     statuses: list[Any] = []
     network = {"up": True}
-    worker = SyncWorker(a.engine, interval_s=3600, on_status=statuses.append,
-                        probe=lambda: network["up"], backoff_base_s=60, probe_interval_s=0.05)
+    worker = SyncWorker(
+        a.engine,
+        interval_s=3600,
+        on_status=statuses.append,
+        probe=lambda: network["up"],
+        backoff_base_s=60,
+        probe_interval_s=0.05,
+    )
     unwatch = watch_local_changes(a.db, worker)
     worker.start()
     _wait(lambda: worker.rounds == 1)
