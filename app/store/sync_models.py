@@ -1,9 +1,10 @@
 """Local bookkeeping for sync (kept apart from the user's tables in ``app.store.models``).
 
-``SyncState`` is one row: who we sync as and how far we have pulled. ``SyncedRow`` remembers,
-per synced row, the server version this device last had (the base a push is judged against).
-``RowHistory`` keeps every local version that lost a conflict, so the user can see and restore
-it. ``ParkedRow`` holds pulled rows whose meeting has not arrived yet.
+``SyncState`` is one row: who we sync as, how far we have pulled, how far the server's clock
+is from ours. ``SyncedRow`` remembers, per synced row, the server version this device last had
+(the base a push is judged against). ``RowHistory`` keeps every local version that lost a
+conflict, so the user can see and restore it. ``ParkedRow`` holds pulled rows whose meeting has
+not arrived yet.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class SyncState(Base):
     cursor: Mapped[int] = mapped_column(Integer, default=0)  # last server seq applied
     last_synced_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # The best recent measurement of the server's clock against ours (``app.sync.clock``), so
+    # a new engine's first push is not corrected by a one-way figure that counts its latency.
+    clock_sample: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class SyncedRow(Base):

@@ -29,6 +29,8 @@ from app.sync.payload import KINDS, apply, meeting_id_of, same_content, serializ
 
 log = logging.getLogger(__name__)
 
+_LAST_SEQ = 2**63 - 1  # the largest bigint: a pull after it returns only the server's time
+
 
 class Rpc(Protocol):
     """What the engine needs from the server connection (``app.sync.client``)."""
@@ -68,6 +70,7 @@ class SyncEngine:
         self.clock = clock
         self.clock_offset = ClockOffset(clock)
         self._server_takes_offset = True  # False: its SQL predates p_clock_offset
+        self._clock_restored = False
 
     # --- status -----------------------------------------------------------------------
 
@@ -90,12 +93,14 @@ class SyncEngine:
         report = RoundReport()
         user = self.rpc.user_id()
         self._adopt_user(user)
+        self._restore_clock()
         self._push_all(report)
         self._pull_all(report)
         with self.db.session() as session:
             state = _state(session)
             state.last_synced_at = self.clock()
             state.last_error = ""
+            state.clock_sample = self.clock_offset.saved()
             report.pending = outbox.pending_count(session)
         report.seconds = time.monotonic() - started
         log.info("sync round: %s", report)
@@ -115,20 +120,41 @@ class SyncEngine:
                     session.execute(model.__table__.update().values(synced_at=None))  # type: ignore[attr-defined]
             state.user_id = user
             state.cursor = 0
+            state.clock_sample = None  # another account may live on another server
+
+    def _restore_clock(self) -> None:
+        """A new engine starts with the measurement an earlier one kept, if still valid."""
+        if self._clock_restored:
+            return
+        self._clock_restored = True
+        with self.db.session() as session:
+            restored = self.clock_offset.restore(_state(session).clock_sample)
+        log.debug("kept clock measurement %s", "restored" if restored else "absent or void")
 
     def _push_all(self, report: RoundReport) -> None:
         with self.db.session() as session:
             budget = outbox.pending_count(session) // self.batch_size + 3
-        for _ in range(budget):  # rows edited while in flight come back; never loop forever
+        for attempt in range(budget):  # rows edited while in flight come back; never loop forever
             with self.db.session() as session:
                 batch = outbox.collect(session, self.batch_size)
             if not batch:
                 return
+            if attempt == 0:
+                self._time_the_server()
             answer = self._push(batch)
             results = (answer or {}).get("results") or []
             if len(results) != len(batch):
                 raise ServerRejected("the push answer does not match the batch")
             self._settle(batch, results, report)
+
+    def _time_the_server(self) -> None:
+        """Nothing measured (a first sync, or the kept measurement is void): time a pull that
+        returns no rows first, so the push is not corrected by a one-way figure that counts its
+        own latency, seconds on a slow network, enough to misorder edits a second apart."""
+        if self._server_takes_offset and self.clock_offset.estimate() is None:
+            self.clock_offset.exchange(
+                self.rpc.call, "recap_pull", {"p_after": _LAST_SEQ, "p_limit": 1}
+            )
 
     def _push(self, batch: list[Mutation]) -> Any:
         params: dict[str, Any] = {

@@ -132,13 +132,13 @@ def test_a_server_with_older_sql_still_syncs(tmp_path: Path, server_with_old_sql
     b = Device(tmp_path, "b", old, user)
     try:
         a.add_meeting("Old server")
-        a.sync()
         pushes = old.requests.count("/rest/v1/rpc/recap_push")
-        a.add_meeting("Old server, again")
-        report = a.sync()  # pushed with the measured offset, refused, sent again without it
+        # The clock is timed before the first push, which carries the offset, is refused and
+        # is sent again without it.
+        report = a.sync()
         assert old.requests.count("/rest/v1/rpc/recap_push") == pushes + 2
         assert report.accepted == 4 and a.engine.pending_count() == 0
-        a.add_meeting("Old server, once more")
+        a.add_meeting("Old server, again")
         a.sync()  # the engine remembers: one push
         assert old.requests.count("/rest/v1/rpc/recap_push") == pushes + 3
         b.sync()

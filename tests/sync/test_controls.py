@@ -145,8 +145,7 @@ def test_cli_lists_a_conflict_loser_and_restores_it(
     with container.db.session() as s:
         s.get(Meeting, meeting.id).title = "Q3 review (mine)"  # type: ignore[union-attr]
     container.close()
-    # A second later: beyond the clock correction's error (this one-shot `recap sync` has not
-    # timed a round trip yet when it pushes, so it corrects by the one-way figure).
+    # A second later: beyond the clock correction's error (half a round trip).
     time.sleep(1.0)
     other.edit("meeting", meeting.id, title="Q3 review (theirs)")
     assert main(["sync"]) == 0  # mine reaches the server first...
@@ -165,4 +164,59 @@ def test_cli_lists_a_conflict_loser_and_restores_it(
     assert other.get("meeting", meeting.id)["title"] == "Q3 review (mine)"  # type: ignore[index]
     assert main(["sync", "--restore", "999"]) == 1
     assert "no longer exists" in capsys.readouterr().err
+    other.close()
+
+
+def _slow_pushes(fn: str) -> None:
+    """A slow link for pushes: each reaches the server three seconds after it was sent."""
+    if fn == "recap_push":
+        time.sleep(3.0)
+
+
+def test_a_one_shot_sync_whose_push_is_slow_loses_to_an_edit_made_a_second_later(
+    tmp_path: Path,
+    server: Any,
+    user: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.container import Container
+    from app.store.models import Meeting
+
+    _configure(server, user)
+    monkeypatch.setattr("sys.stdin", io.StringIO(user["password"] + "\n"))
+    assert main(["sync", "--sign-in", "--password-stdin"]) == 0
+    container = Container()
+    with container.db.session() as s:
+        meeting = Meeting(title="Budget")
+        s.add(meeting)
+    container.close()
+    assert main(["sync"]) == 0  # times the server's clock, and keeps the measurement
+    other = Device(tmp_path, "other", server, user)
+    other.sync()
+    container = Container()
+    with container.db.session() as s:
+        s.get(Meeting, meeting.id).title = "Budget (mine, first)"  # type: ignore[union-attr]
+    container.close()
+    time.sleep(1.0)
+    other.edit("meeting", meeting.id, title="Budget (theirs, a second later)")
+    other.sync()
+
+    seen = len(server.requests)
+    server.on_rpc = _slow_pushes  # a starved CPU or a slow network
+    try:
+        assert main(["sync"]) == 0  # a new process: mine arrives last, three seconds late
+    finally:
+        server.on_rpc = None
+    calls = [r.removeprefix("/rest/v1/rpc/") for r in server.requests[seen:] if "/rpc/" in r]
+    assert calls[0] == "recap_push"  # corrected by the kept measurement, no timing first
+    other.sync()
+    assert other.get("meeting", meeting.id)["title"] == "Budget (theirs, a second later)"  # type: ignore[index]
+    container = Container()
+    with container.db.session() as s:
+        assert s.get(Meeting, meeting.id).title == "Budget (theirs, a second later)"  # type: ignore[union-attr]
+    container.close()
+    capsys.readouterr()
+    assert main(["sync", "--history"]) == 0
+    assert "Budget (mine, first)" in capsys.readouterr().out  # kept, not lost
     other.close()

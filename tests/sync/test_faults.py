@@ -49,6 +49,7 @@ def test_lost_push_answer_then_retry_creates_no_duplicates(
     tmp_path: Path, server: Any, user: dict[str, Any], pg_dsn: str
 ) -> None:
     a = Device(tmp_path, "a", server, user)
+    a.sync()  # times the server's clock: the next round needs no timing request before its push
     a.add_meeting("Lost answer", items=3)
     server.faults.forced = ["drop_after_commit"]  # the push commits, its answer never arrives
     with pytest.raises(ServerUnreachable):
