@@ -60,6 +60,8 @@ _COMMIT = re.compile(
     r"let me(?! know\b))\b", re.IGNORECASE)
 _ACCEPT = re.compile(r"^\W*(?:yes|yeah|yep|sure|okay|ok|of course|absolutely|certainly|"
                      r"no problem|will do|fine|sounds good)\b", re.IGNORECASE)
+# A quote copied with its line's label: "Sam: I'll send it", "[00:03:12] Sam: ...".
+_LABEL = re.compile(r"^\s*(?:\[[\d:.]+\]\s*)?(?:[A-Z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30})?:\s+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _QUOTE_IN_SENTENCE = 85.0
 _CLEAR_LEAD = 15.0
@@ -114,12 +116,18 @@ def _sentence_owner(sentence: str, speaker: str) -> OwnerGuess | None:
 
 
 def quoted_sentences(text: str, quote: str) -> list[str]:
-    """The sentences of the line that the quote covers (all of them if none clearly is)."""
-    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-    needle = normalise(quote)
-    covered = [s for s in sentences
-               if needle and fuzz.partial_ratio(normalise(s), needle) >= _QUOTE_IN_SENTENCE]
-    return covered or sentences
+    """The sentences of the line that the quote covers; none if it does not really cover any.
+
+    Grounding places a quote on the line where its best alignment starts; a quote a model
+    half-invented ("Priya: Marcus, one more thing ...") can start on a neighbouring line
+    whose words it does not contain, and that line says nothing about this task.
+    """
+    needle = normalise(_LABEL.sub("", quote, count=1))
+    if not needle:
+        return []
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if normalise(s)]
+    return [s for s in sentences
+            if fuzz.partial_ratio(normalise(s), needle) >= _QUOTE_IN_SENTENCE]
 
 
 def _reply_owner(lines: Sequence[Line], at: int, sentence: str) -> OwnerGuess | None:

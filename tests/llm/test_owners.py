@@ -74,6 +74,14 @@ def test_when_the_quote_holds_two_people_the_task_decides() -> None:
         "Jonas", "addressed")
 
 
+def test_a_quote_the_line_does_not_hold_says_nothing_about_who() -> None:
+    # Grounding can place a half-invented quote on the line before the one it resembles.
+    lines = transcript("Dana: Sure, I will book it for Tuesday morning.",
+                       "Marcus: One more thing. The customer survey results came in yesterday.")
+    assert owner(lines, 0, "Priya: Marcus, one more thing. The customer survey results came",
+                 "Update the onboarding guide") is None
+
+
 @pytest.mark.parametrize(("said", "quote"), [
     ("Lena: We will ship the fix next week.", "We will ship the fix next week."),
     ("Lena: Let's ship the fix next week.", "Let's ship the fix next week."),
