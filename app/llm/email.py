@@ -27,6 +27,24 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE)
 
 
+# A greeting to someone the model could not name ("Dear [Organiser's Name],"): the user would
+# have to spot and fix it before sending, so it becomes a greeting that needs no name.
+_PLACEHOLDER = re.compile(r"\[[^\]\n]{1,60}\]")
+_GREETING = re.compile(r"^(?:dear|hi|hello|hey|good (?:morning|afternoon))\b", re.IGNORECASE)
+
+
+def _opening_without_placeholders(opening: str) -> str:
+    lines = []
+    for line in opening.strip().splitlines():
+        if _PLACEHOLDER.search(line):
+            if _GREETING.match(line.strip()):
+                line = "Hi all,"
+            elif not _PLACEHOLDER.sub("", line).strip(" ,.;:!"):
+                continue  # a line that is nothing but a placeholder
+        lines.append(line.rstrip())
+    return "\n".join(lines).strip()
+
+
 def _closing_without_signature(closing: str) -> str:
     lines = [line.rstrip() for line in closing.strip().splitlines()]
     while lines and (not lines[-1].strip() or _SIGN_OFF.match(lines[-1].strip())):
@@ -62,7 +80,7 @@ def format_item(item: ItemLine) -> str:
 def compose_body(opening: str, decisions: Sequence[str], items: Sequence[ItemLine],
                  closing: str, sign_off_name: str = "") -> str:
     """The email's text. The signature is the user's name from settings, never the model's."""
-    parts = [opening.strip()]
+    parts = [_opening_without_placeholders(opening)]
     if decisions:
         parts.append("Decisions:\n" + "\n".join(f"- {d}" for d in decisions))
     if items:

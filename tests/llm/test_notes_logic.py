@@ -184,3 +184,13 @@ def test_the_models_own_sign_off_is_replaced_by_the_users_signature() -> None:
         body = compose_body("Hi all,", [], [], closing, "Priya")
         assert body.endswith("Thanks for a productive meeting.\n\nBest,\nPriya"), body
         assert "[Your Name]" not in body
+
+
+def test_a_greeting_to_a_placeholder_name_becomes_one_that_needs_no_name() -> None:
+    opening = "Dear [Organiser's Name],\n\nThanks for joining today."
+    body = compose_body(opening, [], [], "", "Priya")
+    assert body.startswith("Hi all,\n\nThanks for joining today.")
+    assert "[" not in body
+    assert compose_body("Hi Marcus and Dana,", [], [], "", "").startswith("Hi Marcus and Dana,")
+    assert compose_body("[Opening line]\nThe launch is on track.", [], [], "", "").startswith(
+        "The launch is on track.")
