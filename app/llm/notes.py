@@ -22,7 +22,7 @@ from app.llm.chunking import Chunk, Line, chunk_lines, format_clock
 from app.llm.dates import resolve_due
 from app.llm.due_phrases import date_phrase, find_due
 from app.llm.grounding import ChunkIndex, normalise
-from app.llm.owners import answer_to, infer_owner, names_nobody, quoted_sentences
+from app.llm.owners import addressed, answer_to, infer_owner, names_nobody, quoted_sentences
 from app.llm.routing import Task
 from app.llm.schemas import ChunkExtraction, MeetingSummary
 
@@ -85,11 +85,16 @@ def _line_at(chunk: Chunk, start_ms: int | None) -> int | None:
     return next((n for n, line in enumerate(chunk.lines) if line.start_ms == start_ms), None)
 
 
+def _said_in(phrase: str, sentences: Sequence[str]) -> bool:
+    return fuzz.partial_ratio(normalise(phrase), normalise(" ".join(sentences))) >= 85
+
+
 def fill_from_line(item: NoteItem, chunk: Chunk, meeting_day: date) -> NoteItem:
     """Owner and due date the model left out, read from the line the item was grounded on.
 
-    Only for grounded items (an unverified quote says nothing about who said it); what the
-    model gave is kept unless it names nobody ("we") or is a deadline with no date.
+    Only for grounded items (an unverified quote says nothing about who said it). What the
+    model gave is kept unless it names nobody ("we"), or is a deadline the quoted words do not
+    say while they say another one.
     """
     at = _line_at(chunk, item.quote_start_ms) if item.grounded else None
     if at is None:
@@ -99,16 +104,21 @@ def fill_from_line(item: NoteItem, chunk: Chunk, meeting_day: date) -> NoteItem:
     if guess is not None:
         owner, rule = guess.name, guess.rule
     due_text, due_date = item.due_text, item.due_date
-    if due_text and due_date is None:
+    said = quoted_sentences(chunk.lines[at].text, item.quote)
+    on_line = find_due(" ".join(said), meeting_day)
+    if due_text and on_line and not _said_in(due_text, said):
+        # "Exactly as said" was not: a model wrote "3rd March" for a line saying "by
+        # Wednesday". The words on the line win.
+        due_text, due_date = on_line
+    elif due_text and due_date is None:
         due_date = date_phrase(due_text, meeting_day)
         if due_date is None and (inside := find_due(due_text, meeting_day)):
             due_date = inside[1]
     elif not due_text:
         # The quoted words first; a request's date may come in the answer to it.
-        said = [*quoted_sentences(chunk.lines[at].text, item.quote)]
-        reply = answer_to(chunk.lines, at, owner) if rule == "addressed" else None
-        found = find_due(" ".join(said), meeting_day) or (
-            find_due(reply.text, meeting_day) if reply else None)
+        asked = owner if owner and any(addressed(s) == owner for s in said) else ""
+        reply = answer_to(chunk.lines, at, asked) if asked else None
+        found = on_line or (find_due(reply.text, meeting_day) if reply else None)
         if found:
             due_text, due_date = found
     if (owner, due_text, due_date) == (item.owner, item.due_text, item.due_date):

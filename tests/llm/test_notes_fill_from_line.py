@@ -52,9 +52,21 @@ def test_an_owner_naming_nobody_is_replaced_and_a_named_one_kept() -> None:
 
 
 def test_a_request_without_a_date_takes_it_from_the_answer() -> None:
-    assert items({"text": "Pull the export statistics", "owner": "", "due": "",
-                  "quote": "Kwame, can you pull the export statistics?"}) == [
-        ("Pull the export statistics", "Kwame", "Wednesday", date(2026, 3, 4), True)]
+    for owner in ("", "Kwame"):  # inferred, or named by the model
+        assert items({"text": "Pull the export statistics", "owner": owner, "due": "",
+                      "quote": "Kwame, can you pull the export statistics?"}) == [
+            ("Pull the export statistics", "Kwame", "Wednesday", date(2026, 3, 4), True)]
+
+
+def test_a_deadline_the_quoted_words_do_not_say_gives_way_to_the_one_they_do() -> None:
+    found = items(
+        {"text": "Pull the numbers", "owner": "Kwame", "due": "3rd March",
+         "quote": "Yes, I'll have the numbers by Wednesday."},
+        # Said on another line (the line quoted has no date): the model's words stand.
+        {"text": "Pull the export statistics", "owner": "Kwame", "due": "next month",
+         "quote": "Kwame, can you pull the export statistics?"})
+    assert [(due, when) for _, _, due, when, _ in found] == [
+        ("Wednesday", date(2026, 3, 4)), ("next month", date(2026, 4, 30))]
 
 
 def test_a_deadline_said_without_a_date_stays_undated() -> None:

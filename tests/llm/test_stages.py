@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 from app.container import Container
+from app.llm.prompts import EXTRACT_VERSION
 from app.llm.stages import DraftStage, NotesStage
 from app.pipeline.stage import Outcome, StageContext, StageResult
 from app.store.models import ActionItem, EmailDraft, LLMCall, Meeting, Segment
@@ -54,12 +55,12 @@ def test_notes_and_draft_for_a_three_hour_meeting(container: Container,
     assert [(i.text, i.owner) for i in found] == [(p.task, p.speaker) for p in planted]
     for item, plant in zip(found, planted, strict=True):
         assert item.grounded and item.quote_start_ms == plant.at_ms
-        assert item.source_model == "ollama:mistral" and item.prompt_version == "extract-v1"
+        assert item.source_model == "ollama:mistral" and item.prompt_version == EXTRACT_VERSION
     assert [i.due_date for i in found] == [date(2026, 11, 27), date(2026, 11, 30),
                                            date(2026, 11, 26), None]
     notes = meeting(container, meeting_id)
     assert notes.summary.startswith("The team reviewed") and "4 task(s)" in notes.summary
-    assert notes.notes_prompt_version == "extract-v1+summary-v1"
+    assert notes.notes_prompt_version == f"{EXTRACT_VERSION}+summary-v1"
     assert notes.notes_model == "ollama:mistral"
     calls = ledger(container, meeting_id)
     assert len(calls) == len(chats) and all(c.outcome == "ok" and c.is_local for c in calls)
