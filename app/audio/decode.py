@@ -214,12 +214,15 @@ def _decode_into_buffer(
     def append(frames: list[av.AudioFrame]) -> None:
         nonlocal buffer, filled
         for frame in frames:
-            samples = frame.to_ndarray().reshape(-1)
-            if filled + len(samples) > len(buffer):
+            count = frame.samples
+            if filled + count > len(buffer):
                 # The estimate was short: grow geometrically, in place where the allocator can.
-                buffer.resize(max(len(buffer) * 3 // 2, filled + len(samples)), refcheck=False)
-            buffer[filled:filled + len(samples)] = samples
-            filled += len(samples)
+                buffer.resize(max(len(buffer) * 3 // 2, filled + count), refcheck=False)
+            # Straight from FFmpeg's plane into the buffer: `to_ndarray` would build a 2-D
+            # copy first, and this loop runs (holding the GIL) once per packet.
+            plane = memoryview(frame.planes[0])
+            buffer[filled:filled + count] = np.frombuffer(plane, np.float32, count)
+            filled += count
 
     try:
         for packet in container.demux(stream):
