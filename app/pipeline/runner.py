@@ -10,6 +10,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from app.pipeline.compute import ComputeThread
 from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
 from app.store.models import Job, JobState, Meeting, MeetingStatus, utcnow
 
@@ -103,6 +105,7 @@ class PipelineRunner:
     def __init__(self, container: Container, stages: Sequence[Stage] | None = None) -> None:
         self.container = container
         self._stages = list(stages) if stages is not None else None
+        self._compute: ComputeThread | None = None  # made on first use, for callers giving none
 
     @property
     def stages(self) -> list[Stage]:
@@ -152,12 +155,24 @@ class PipelineRunner:
     # -- running ---------------------------------------------------------------------------
     def process_file(self, path: Path | str, *, title: str | None = None,
                      on_progress: ProgressCallback | None = None,
-                     cancel: threading.Event | None = None) -> RunReport:
-        return self.run(self.add_file(path, title=title), on_progress=on_progress, cancel=cancel)
+                     cancel: threading.Event | None = None,
+                     compute: Executor | None = None) -> RunReport:
+        return self.run(self.add_file(path, title=title), on_progress=on_progress, cancel=cancel,
+                        compute=compute)
 
     def run(self, meeting_id: str, *, on_progress: ProgressCallback | None = None,
-            cancel: threading.Event | None = None) -> RunReport:
+            cancel: threading.Event | None = None,
+            compute: Executor | None = None) -> RunReport:
+        """Run the meeting's unfinished stages in order.
+
+        `compute` is where CPU-heavy work runs (the GUI passes a thread below its own
+        priority); by default the runner's own compute thread at normal priority.
+        """
         cancel = cancel or threading.Event()
+        if compute is None:
+            if self._compute is None:
+                self._compute = ComputeThread()
+            compute = self._compute
         with self.container.db.session() as s:
             self._ensure_jobs(s, meeting_id)
             meeting = s.get_one(Meeting, meeting_id)
@@ -175,7 +190,7 @@ class PipelineRunner:
                 index += 1
                 continue
             result = self._run_stage(meeting_id, stage, index, len(stages), job, on_progress,
-                                     cancel)
+                                     cancel, compute)
             if result is None:  # cancelled
                 self._finish(meeting_id, MeetingStatus.NEEDS_ATTENTION, "Cancelled.",
                              "Run it again to continue where it stopped.")
@@ -198,7 +213,7 @@ class PipelineRunner:
 
     def _run_stage(self, meeting_id: str, stage: Stage, index: int, count: int, job: Job,
                    on_progress: ProgressCallback | None,
-                   cancel: threading.Event) -> StageResult | None:
+                   cancel: threading.Event, compute: Executor) -> StageResult | None:
         self._set_job(meeting_id, stage.name, state=JobState.RUNNING.value,
                       attempts=job.attempts + 1, started_at=utcnow(), error="")
 
@@ -209,9 +224,13 @@ class PipelineRunner:
                                           (index + fraction) / count))
 
         progress(0.0)
-        ctx = StageContext(meeting_id, self.container, progress, cancel, dict(job.detail))
+        ctx = StageContext(meeting_id, self.container, progress, cancel, dict(job.detail),
+                           compute)
         try:
-            result = stage.run(ctx)
+            if getattr(stage, "offloads_compute", False):
+                result = stage.run(ctx)
+            else:
+                result = compute.submit(stage.run, ctx).result()
         except StageCancelled:
             self._set_job(meeting_id, stage.name, state=JobState.CANCELLED.value,
                           error="Cancelled")
@@ -291,10 +310,12 @@ class PipelineRunner:
             ))
 
     def resume(self, *, on_progress: ProgressCallback | None = None,
-               cancel: threading.Event | None = None) -> list[RunReport]:
+               cancel: threading.Event | None = None,
+               compute: Executor | None = None) -> list[RunReport]:
         reports = []
         for meeting_id in self.unfinished():
             if cancel is not None and cancel.is_set():
                 break
-            reports.append(self.run(meeting_id, on_progress=on_progress, cancel=cancel))
+            reports.append(self.run(meeting_id, on_progress=on_progress, cancel=cancel,
+                                    compute=compute))
         return reports

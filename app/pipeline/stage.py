@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,6 +45,8 @@ class StageContext:
     cancel: threading.Event
     # Stage-owned notes kept from a previous attempt (e.g. where transcription stopped).
     detail: dict[str, Any] = field(default_factory=dict)
+    # Where CPU-heavy native calls go (see app/pipeline/compute.py); None: a thread per call.
+    compute: Executor | None = None
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -51,6 +54,10 @@ class StageContext:
 
 
 class Stage(Protocol):
+    """A stage runs on the compute thread as a whole, unless it sets `offloads_compute` (then it
+    runs on the caller's thread and sends only its heavy native calls to `ctx.compute`, keeping
+    its own Python off a thread whose priority may have been lowered)."""
+
     name: str  # persisted in jobs.stage: keep stable
     label: str  # for people: "Transcribing"
 

@@ -4,13 +4,23 @@ Decoded audio goes to a raw float32 file in the cache folder and the transcriber
 it, so a resumed run does not decode again and only one copy of the audio is ever in memory.
 Segments are committed as they arrive: a crash keeps every finished segment, and a resumed
 run starts from the end of the last one (the unique (meeting, idx) key forbids duplicates).
+
+Both stages run on the caller's thread (`offloads_compute`): whisper.cpp runs on `ctx.compute`
+(which the GUI keeps below its own priority), and its callbacks only hand segments and progress
+over a queue, so the database writes and progress reports happen here, at normal priority,
+instead of on a thread that may hold the GIL while the scheduler keeps it waiting.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
@@ -18,9 +28,14 @@ from sqlalchemy import func, select
 from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
 from app.store.models import Meeting, Segment
 
+if TYPE_CHECKING:
+    from app.transcribe.engine import TranscribedSegment
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SAMPLE_RATE = 16_000
+_POLL_S = 0.1  # how often the stage looks whether whisper has finished, between segments
 
 
 def pcm_cache_path(ctx: StageContext) -> Path:
@@ -30,6 +45,9 @@ def pcm_cache_path(ctx: StageContext) -> Path:
 class DecodeStage:
     name = "decode"
     label = "Reading audio"
+    # Decoding is one thread of FFmpeg with the GIL released, driven by a Python loop that
+    # holds it between packets: it belongs on the caller's (normal priority) thread.
+    offloads_compute = True
 
     def run(self, ctx: StageContext) -> StageResult:
         from app.audio.decode import AudioError, decode, probe
@@ -61,9 +79,10 @@ class DecodeStage:
 class TranscribeStage:
     name = "transcribe"
     label = "Transcribing"
+    offloads_compute = True
 
     def run(self, ctx: StageContext) -> StageResult:
-        from app.transcribe.engine import TranscribedSegment, TranscriptionCancelled
+        from app.transcribe.engine import TranscriptionCancelled
 
         container = ctx.container
         cache = pcm_cache_path(ctx)
@@ -87,7 +106,7 @@ class TranscribeStage:
             return StageResult(Outcome.WAITING, f"Transcription model unavailable: {exc}",
                                getattr(exc, "fix", ""))
 
-        def on_segment(seg: TranscribedSegment) -> None:
+        def save(seg: TranscribedSegment) -> None:
             nonlocal next_idx
             text = seg.text.strip()
             if not text:
@@ -97,15 +116,18 @@ class TranscribeStage:
                               end_ms=seg.end_ms, text=text))
             next_idx += 1
 
-        def on_progress(fraction: float) -> None:
+        def report(fraction: float) -> None:
             done = start + fraction * len(remaining)
             ctx.progress(min(1.0, done / total) if total else 1.0)
 
         if len(remaining) > SAMPLE_RATE // 2:  # less than half a second left: nothing to hear
+            arrived: queue.SimpleQueue[TranscribedSegment | float] = queue.SimpleQueue()
+            stop = threading.Event()  # whisper's cancel: the user's, or this stage failing
+            whisper = _submit(ctx, lambda: engine.transcribe(
+                np.asarray(remaining), offset_ms=offset_ms, on_segment=arrived.put,
+                on_progress=arrived.put, cancel=stop))
             try:
-                engine.transcribe(np.asarray(remaining), offset_ms=offset_ms,
-                                  on_segment=on_segment, on_progress=on_progress,
-                                  cancel=ctx.cancel)
+                _handle_until_done(whisper, arrived, save, report, ctx.cancel, stop)
             except TranscriptionCancelled as exc:
                 raise StageCancelled() from exc
             except EngineError as exc:  # the model file loads lazily, on first use
@@ -135,3 +157,52 @@ class TranscribeStage:
         if row is None:
             return 0, 0
         return row.idx + 1, row.end_ms
+
+
+def _submit(ctx: StageContext, work: Callable[[], T]) -> Future[T]:
+    """Start `work` on the compute thread (or, with none given, on a thread of its own)."""
+    if ctx.compute is not None:
+        return ctx.compute.submit(work)
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # re-raised by future.result() on the stage's thread
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="recap-transcribe", daemon=True).start()
+    return future
+
+
+def _handle_until_done(
+    whisper: Future[list[TranscribedSegment]],
+    arrived: queue.SimpleQueue[TranscribedSegment | float],
+    save: Callable[[TranscribedSegment], None],
+    report: Callable[[float], None],
+    cancel: threading.Event,
+    stop: threading.Event,
+) -> None:
+    """Save segments and pass on progress in the order whisper hands them over, until it is
+    done; then raise what it raised (cancelled, model unusable). If saving fails, whisper is
+    stopped before the error goes up (the engine does one transcription at a time)."""
+    try:
+        while True:
+            if cancel.is_set():
+                stop.set()
+            finished = whisper.done()  # looked at first: all it handed over is queued by then
+            try:
+                item = arrived.get(block=not finished, timeout=_POLL_S)
+            except queue.Empty:
+                if finished:
+                    break
+                continue
+            if isinstance(item, int | float):
+                report(item)
+            else:
+                save(item)
+    except BaseException:
+        stop.set()
+        whisper.exception()  # waits until whisper has let go of the engine
+        raise
+    whisper.result()

@@ -5,6 +5,12 @@ batch shows up as queued meetings within a moment. Processing runs on one dedica
 order (there is one Whisper engine; two meetings at once would only share the two cores). Each
 meeting has its own cancel event. Progress from the core arrives on that thread and is throttled
 before it becomes a Qt signal: a stage can report hundreds of times a second.
+
+Two threads, two priorities: whisper.cpp and the language models run on a compute thread below
+the window's priority (their worker threads inherit it), so they cannot starve the window of
+CPU; the pipeline's own Python (decoding, saving segments, progress) runs at normal priority,
+because a low-priority thread holding the GIL when the scheduler pre-empts it freezes every
+Python thread, the window's included (see app/pipeline/compute.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
+
+from app.pipeline.compute import ComputeThread
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -35,7 +43,7 @@ _PROGRESS_INTERVAL_S = 0.1
 
 
 def lower_priority_of_this_thread(niceness: int = 10) -> None:
-    """Run processing below the GUI's CPU priority: on two cores Whisper's threads otherwise
+    """Run heavy work below the GUI's CPU priority: on two cores Whisper's threads otherwise
     starve the window's thread (stalls of 100-200 ms). On Linux a thread is a task with its
     own nice value, inherited by the threads it starts (whisper.cpp's workers)."""
     import os
@@ -75,6 +83,7 @@ class ProcessingQueue(QObject):
         self._busy = threading.Event()  # set while a meeting is being added or processed
         self._adding = 0
         self._worker: threading.Thread | None = None
+        self._compute = ComputeThread(initializer=lower_priority_of_this_thread)
 
     # -- input ---------------------------------------------------------------------------
     def add_files(self, paths: list[Path]) -> None:
@@ -140,7 +149,6 @@ class ProcessingQueue(QObject):
 
     # -- the worker ----------------------------------------------------------------------
     def _work(self) -> None:
-        lower_priority_of_this_thread()
         while True:
             meeting_id = self._queue.get()
             if meeting_id is None:
@@ -168,7 +176,8 @@ class ProcessingQueue(QObject):
             last["t"], last["stage"] = now, event.stage
             self.progress.emit(meeting_id, event.label, event.stage_progress, event.overall)
 
-        report = self.container.pipeline.run(meeting_id, on_progress=on_progress, cancel=cancel)
+        report = self.container.pipeline.run(meeting_id, on_progress=on_progress, cancel=cancel,
+                                             compute=self._compute)
         message = report.message
         if report.fix and report.fix not in message:
             message = f"{message} {report.fix}".strip()
@@ -184,3 +193,4 @@ class ProcessingQueue(QObject):
         self._queue.put(None)
         if worker is not None:
             worker.join(timeout_s)
+        self._compute.shutdown(wait=False)

@@ -106,6 +106,38 @@ def test_cancel_stops_within_a_second_and_a_rerun_finishes(container: Container)
     assert word_error_rate(spoken, detail.transcript) < 0.25
 
 
+def test_a_segment_that_cannot_be_saved_stops_whisper_at_once(container: Container) -> None:
+    """Whisper runs on the compute thread and the stage saves what it hands over: when saving
+    fails (a full or broken disk), the meeting says so and whisper stops with it, instead of
+    transcribing the rest of the file for nobody while the next meeting waits for the engine."""
+    from sqlalchemy import event
+
+    from app.store.models import Segment
+
+    def disk_full(*_args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    runner = audio_only(container)
+    event.listen(Segment, "before_insert", disk_full)
+    try:
+        started = time.monotonic()
+        failed = runner.process_file(SAMPLES / "team-sync.opus")
+        failing_s = time.monotonic() - started
+    finally:
+        event.remove(Segment, "before_insert", disk_full)
+    assert failed.status == MeetingStatus.FAILED.value
+    assert failed.message == "Transcribing stopped on an unexpected error."
+
+    started = time.monotonic()
+    again = runner.process_file(SAMPLES / "team-sync.opus")  # a new meeting: the old one failed
+    full_s = time.monotonic() - started
+    assert again.status == MeetingStatus.READY.value
+    assert len(queries.meeting_detail(container.db, again.meeting_id).segments) > 10
+    # The failed run stopped at its first segment (whisper notices between decoding steps);
+    # the whole 92 s recording takes several times longer.
+    assert failing_s < full_s / 2, (failing_s, full_s)
+
+
 _WORKER = """
 import sys
 from app.container import Container
