@@ -147,12 +147,15 @@ def main() -> int:
     settle(300)
     shot(window, "import-queue")
 
-    dialog = SettingsDialog(container, window.tasks, window)
-    dialog.tabs.setCurrentIndex(2)
+    dialog = SettingsDialog(container, window.tasks, window,
+                            hotkey_status="Ctrl+Alt+R starts or stops recording from any program.")
     dialog.resize(620, 420)
     dialog.show()
-    settle(800)
-    shot(dialog, "settings-cloud")
+    for name, label in (("settings-cloud", "Cloud"), ("settings-recording", "Recording")):
+        index = next(i for i in range(dialog.tabs.count()) if dialog.tabs.tabText(i) == label)
+        dialog.tabs.setCurrentIndex(index)
+        settle(800)
+        shot(dialog, name)
     dialog.reject()
     window.quit_without_asking = True
     window.close()
