@@ -164,7 +164,8 @@ def run_model(name: str, path: Path, meetings: list[Meeting], threads: int | Non
                       f"{score.seconds[-1]:.1f} s", flush=True)
                 for item in items:
                     print(f"    - {item.text!r} owner={item.owner!r} due={item.due_text!r} "
-                          f"grounded={item.grounded}", flush=True)
+                          f"({item.due_date}) grounded={item.grounded} quote={item.quote!r}",
+                          flush=True)
         container.close()
     backend.unload()
     return score, load_s
