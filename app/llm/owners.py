@@ -46,13 +46,13 @@ _NOT_NAMES = {
     "can", "would", "will", "let", "lets", "let's", "what", "how", "who", "why", "where",
 }
 
-_NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+# A word of letters (any alphabet: "José", "Søren"), perhaps hyphenated; capitals checked apart.
+_NAME = r"[^\W\d_]+(?:[-'][^\W\d_]+)?"
 # A label like "Speaker 1" or "SPEAKER_00" is a diariser's placeholder, not a name.
 _PLACEHOLDER_LABEL = re.compile(r"(?i)^(?:speaker|spk|unknown|person|participant)\b|\d")
 _REQUEST = (r"(?i:(?:can|could|would|will) you|would you mind|please|you(?:'ll| will)|"
             r"i need you to|can i ask you to)")
 _LEAD_IN = r"(?i:(?:and|so|okay|ok|then|now|great|good|right|alright|well|also|yes),?\s+)?"
-# Only the name is case-sensitive: a person's name is written capitalised.
 _ADDRESS_FIRST = re.compile(rf"^\W*{_LEAD_IN}({_NAME}),\s+{_REQUEST}\b")
 _ADDRESS_LAST = re.compile(rf"\b{_REQUEST}\b.*,\s+({_NAME})\s*[?.!]*\s*$")
 _COMMIT = re.compile(
@@ -83,7 +83,13 @@ def speaker_name(line: Line) -> str:
     label = " ".join(line.speaker.split())
     if not label or _PLACEHOLDER_LABEL.search(label):
         return ""
-    return label if re.fullmatch(rf"{_NAME}(?: {_NAME})?", label) else ""
+    words = label.split(" ")
+    named = len(words) <= 2 and all(re.fullmatch(_NAME, w) and w[:1].isupper() for w in words)
+    return label if named else ""
+
+
+def _is_name(word: str) -> bool:
+    return word[:1].isupper() and word.lower() not in _NOT_NAMES
 
 
 def addressed(sentence: str) -> str:
@@ -94,7 +100,7 @@ def addressed(sentence: str) -> str:
     """
     for pattern in (_ADDRESS_FIRST, _ADDRESS_LAST):
         match = pattern.search(sentence)
-        if match and match.group(1).lower() not in _NOT_NAMES:
+        if match and _is_name(match.group(1)):
             return match.group(1)
     return ""
 

@@ -51,6 +51,14 @@ def test_each_rule_names_the_person_who_took_the_task(
     assert owner(SAMPLE, at, quote) == expected
 
 
+def test_names_in_any_alphabet() -> None:
+    lines = transcript("Søren: José, can you send the slides?", "Zoë-Anne: I'll book the room.")
+    assert owner(lines, 0, "José, can you send the slides?") == ("José", "addressed")
+    assert owner(lines, 1, "I'll book the room.") == ("Zoë-Anne", "speaker")
+    lowercase = transcript("Søren: josé, can you send the slides?")
+    assert owner(lowercase, 0, "josé, can you send the slides?") is None
+
+
 def test_a_quote_with_its_speaker_label_still_reads_the_line() -> None:
     assert owner(SAMPLE, 2, "Dana: I will finish the payment page") == ("Dana", "speaker")
 
