@@ -1,7 +1,10 @@
 """Files dropped anywhere on the window, text fields included, become meetings.
 
-An application-wide event filter: child widgets (a text field, the transcript) would otherwise
-take a drop of files as text, or refuse it.
+The filter sits on the window's QWindow, which receives every drag before handing it to the
+widget under the pointer: child widgets (a text field, the transcript) would otherwise take a
+drop of files as text, or refuse it. Not an application-wide filter: that would call into
+Python for every event the GUI thread handles, each call waiting for the GIL while the
+pipeline's threads run Python (stalls as processing starts).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Signal
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 _DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
 
@@ -29,16 +32,12 @@ class FileDrops(QObject):
         super().__init__(window)
         self.window = window
         window.setAcceptDrops(True)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        window.winId()  # makes the top-level QWindow now, so it can be watched before show()
+        self._handle = window.windowHandle()
+        self._handle.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            event.type() in _DRAG_EVENTS
-            and isinstance(watched, QWidget)
-            and watched.window() is self.window
-        ):
+        if event.type() in _DRAG_EVENTS:
             files = dropped_files(event)
             if files:
                 if event.type() == QEvent.Type.Drop:
@@ -48,6 +47,4 @@ class FileDrops(QObject):
         return super().eventFilter(watched, event)
 
     def stop(self) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self._handle.removeEventFilter(self)

@@ -7,6 +7,7 @@ Search is debounced and answered by full-text search (titles, transcripts, actio
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,16 @@ class MeetingTableModel(QAbstractTableModel):
             if row.id == meeting_id:
                 cell = self.index(i, 3)
                 self.dataChanged.emit(cell, cell)
+
+    def set_status(self, meeting_id: str, status: str) -> bool:
+        """Change one meeting's state in place (a repaint of one cell, not a model reset);
+        False when the meeting is not listed."""
+        i = self.row_for(meeting_id)
+        if i < 0:
+            return False
+        self.rows[i] = replace(self.rows[i], status=status, error="")
+        self.dataChanged.emit(self.index(i, 0), self.index(i, 3))
+        return True
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)

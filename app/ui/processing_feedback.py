@@ -19,6 +19,16 @@ def show_processing(window: MainWindow) -> None:
         w.import_queue.add_meeting(path, meeting_id)
         w.reload()
 
+    def started(meeting_id: str) -> None:
+        # One row changes state: updated in place rather than re-read and reset (which costs
+        # the GUI thread a DB round trip, a model reset and a re-selection as work begins).
+        # A filter or search may now include or exclude it: then the list is read again.
+        listed = w.meetings.model.set_status(meeting_id, "processing")
+        if not listed or w.meetings.status_filter() is not None or w.meetings.search_text():
+            w.reload()
+        elif meeting_id == w.detail.meeting_id:
+            w.detail.reload()  # its state line says Processing
+
     def progress(meeting_id: str, label: str, stage: float, overall: float) -> None:
         w.import_queue.set_progress(meeting_id, label, stage, overall)
         w.meetings.model.set_progress(meeting_id, f"{label} {stage:.0%}")
@@ -39,6 +49,6 @@ def show_processing(window: MainWindow) -> None:
     queue.added.connect(added)
     queue.rejected.connect(w.import_queue.add_rejected)
     queue.rejected.connect(lambda _path, reason: w.show_message(reason))
-    queue.started.connect(lambda _id: w.reload())
+    queue.started.connect(started)
     queue.progress.connect(progress)
     queue.finished.connect(finished)

@@ -31,6 +31,7 @@ class Tray(QObject):
         self.record_action = QAction("Start quick recording", self.menu)
         self.record_action.triggered.connect(self.record_toggled)
         self.recent_menu = QMenu("Recent meetings", self.menu)
+        self._recent: list[tuple[str, str]] | None = None  # (id, title) the menu shows
         self.quit_action = QAction("Quit", self.menu)
         self.quit_action.triggered.connect(self.quit_requested)
         self.menu.addAction(self.open_action)
@@ -72,6 +73,10 @@ class Tray(QObject):
             self.icon.setToolTip(f"Recap\n{status}")
 
     def set_recent(self, rows: list[MeetingRow]) -> None:
+        recent = [(r.id, r.title) for r in rows[:RECENT]]
+        if recent == self._recent:
+            return  # the list reloads on every state change; the menu rarely changes
+        self._recent = recent
         self.recent_menu.clear()
         for row in rows[:RECENT]:
             action = self.recent_menu.addAction(row.title)

@@ -19,17 +19,21 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
 def drop_files(target: QWidget, paths: list[Path]) -> None:
-    """A real drag-and-drop as the window system delivers it: enter, then drop."""
+    """A real drag-and-drop as the window system delivers it: enter, then drop, sent to the
+    top-level QWindow at the point where ``target`` is (Qt hands it on to the widget there)."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    point = QPointF(target.rect().center())
+    top = target.window()
+    point = QPointF(target.mapTo(top, target.rect().center()))
+    handle = top.windowHandle()
+    assert handle is not None
     enter = QDragEnterEvent(point.toPoint(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(target, enter)
+    QApplication.sendEvent(handle, enter)
     assert enter.isAccepted(), "the window refused the drag"
     drop = QDropEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(target, drop)
+    QApplication.sendEvent(handle, drop)
     assert drop.isAccepted()
 
 
