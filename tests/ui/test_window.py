@@ -178,3 +178,25 @@ def test_polish_with_claude_asks_before_replacing(
         qtbot.waitUntil(lambda: "thank you" in email.body.toPlainText(), timeout=10_000)
     finally:
         claude.stop()
+
+
+def test_a_meeting_starting_shows_processing_at_once_and_keeps_the_selection(
+        qtbot: QtBot, make_window: WindowFactory) -> None:
+    window = make_window()
+    c = window.container
+    budget = add_meeting(c, "Budget review", ["The budget is due on Friday."])
+    hiring = add_meeting(c, "Hiring sync", ["We interview two candidates."], status="queued")
+    window.reload()
+    qtbot.waitUntil(lambda: len(titles(window)) == 2, timeout=10_000)
+    window.meetings.select(budget)
+    table = window.meetings.model
+
+    def state(meeting_id: str) -> str:
+        return str(table.data(table.index(table.row_for(meeting_id), 3)))
+
+    assert state(hiring) == "Queued"
+    window.queue.started.emit(hiring)  # what the processing queue says as it takes it up
+    # Shown in the same turn of the event loop (no list re-read), the user's row still chosen.
+    assert state(hiring) == "Processing"
+    assert window.meetings.current_id() == budget
+    assert window.detail.meeting_id == budget
