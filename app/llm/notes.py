@@ -135,12 +135,12 @@ def notes_from(chunk: Chunk, answer: ChunkExtraction, model: str, meeting_day: d
         text = clean(raw.text)
         if not text:
             continue
-        grounding = index.ground(raw.quote, raw.time)
+        grounding = index.ground(raw.quote, raw.time, text)
         due_text = clean(raw.due)
         item = NoteItem(
             text=text, owner=clean(raw.owner), due_text=due_text,
             due_date=resolve_due(due_text, meeting_day) if due_text else None,
-            quote=" ".join(raw.quote.split()), quote_start_ms=grounding.start_ms,
+            quote=grounding.quote, quote_start_ms=grounding.start_ms,
             grounded=grounding.grounded, source_model=model, chunk_index=chunk.index,
             why_unverified=grounding.reason,
         )
