@@ -120,13 +120,9 @@ def test_cli_signs_in_syncs_and_reports_status(
     assert memory_keyring.store == {}
 
 
-def test_cli_lists_a_conflict_loser_and_restores_it(
-    tmp_path: Path,
-    server: Any,
-    user: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def _meeting_on_both_devices(tmp_path: Path, server: Any, user: dict[str, Any],
+                             monkeypatch: pytest.MonkeyPatch, title: str) -> tuple[str, Device]:
+    """Sign this device in through the CLI, create a meeting, sync it to a second device."""
     from app.container import Container
     from app.store.models import Meeting
 
@@ -135,19 +131,38 @@ def test_cli_lists_a_conflict_loser_and_restores_it(
     assert main(["sync", "--sign-in", "--password-stdin"]) == 0
     container = Container()
     with container.db.session() as s:
-        meeting = Meeting(title="Quarterly review")
+        meeting = Meeting(title=title)
         s.add(meeting)
     container.close()
-    assert main(["sync"]) == 0
+    assert main(["sync"]) == 0  # also times the server's clock, and keeps the measurement
     other = Device(tmp_path, "other", server, user)
     other.sync()
+    return meeting.id, other
+
+
+def _rename_here(meeting_id: str, title: str) -> None:
+    from app.container import Container
+    from app.store.models import Meeting
+
     container = Container()
     with container.db.session() as s:
-        s.get(Meeting, meeting.id).title = "Q3 review (mine)"  # type: ignore[union-attr]
+        s.get(Meeting, meeting_id).title = title  # type: ignore[union-attr]
     container.close()
+
+
+def test_cli_lists_a_conflict_loser_and_restores_it(
+    tmp_path: Path,
+    server: Any,
+    user: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    meeting_id, other = _meeting_on_both_devices(tmp_path, server, user, monkeypatch,
+                                                 "Quarterly review")
+    _rename_here(meeting_id, "Q3 review (mine)")
     # A second later: beyond the clock correction's error (half a round trip).
     time.sleep(1.0)
-    other.edit("meeting", meeting.id, title="Q3 review (theirs)")
+    other.edit("meeting", meeting_id, title="Q3 review (theirs)")
     assert main(["sync"]) == 0  # mine reaches the server first...
     other.sync()  # ...theirs, made later, wins
     assert main(["sync"]) == 0
@@ -161,7 +176,7 @@ def test_cli_lists_a_conflict_loser_and_restores_it(
     assert main(["sync", "--restore", str(entry["id"])]) == 0
     assert main(["sync"]) == 0
     other.sync()
-    assert other.get("meeting", meeting.id)["title"] == "Q3 review (mine)"  # type: ignore[index]
+    assert other.get("meeting", meeting_id)["title"] == "Q3 review (mine)"  # type: ignore[index]
     assert main(["sync", "--restore", "999"]) == 1
     assert "no longer exists" in capsys.readouterr().err
     other.close()
@@ -183,23 +198,10 @@ def test_a_one_shot_sync_whose_push_is_slow_loses_to_an_edit_made_a_second_later
     from app.container import Container
     from app.store.models import Meeting
 
-    _configure(server, user)
-    monkeypatch.setattr("sys.stdin", io.StringIO(user["password"] + "\n"))
-    assert main(["sync", "--sign-in", "--password-stdin"]) == 0
-    container = Container()
-    with container.db.session() as s:
-        meeting = Meeting(title="Budget")
-        s.add(meeting)
-    container.close()
-    assert main(["sync"]) == 0  # times the server's clock, and keeps the measurement
-    other = Device(tmp_path, "other", server, user)
-    other.sync()
-    container = Container()
-    with container.db.session() as s:
-        s.get(Meeting, meeting.id).title = "Budget (mine, first)"  # type: ignore[union-attr]
-    container.close()
+    meeting_id, other = _meeting_on_both_devices(tmp_path, server, user, monkeypatch, "Budget")
+    _rename_here(meeting_id, "Budget (mine, first)")
     time.sleep(1.0)
-    other.edit("meeting", meeting.id, title="Budget (theirs, a second later)")
+    other.edit("meeting", meeting_id, title="Budget (theirs, a second later)")
     other.sync()
 
     seen = len(server.requests)
@@ -211,10 +213,10 @@ def test_a_one_shot_sync_whose_push_is_slow_loses_to_an_edit_made_a_second_later
     calls = [r.removeprefix("/rest/v1/rpc/") for r in server.requests[seen:] if "/rpc/" in r]
     assert calls[0] == "recap_push"  # corrected by the kept measurement, no timing first
     other.sync()
-    assert other.get("meeting", meeting.id)["title"] == "Budget (theirs, a second later)"  # type: ignore[index]
+    assert other.get("meeting", meeting_id)["title"] == "Budget (theirs, a second later)"  # type: ignore[index]
     container = Container()
     with container.db.session() as s:
-        assert s.get(Meeting, meeting.id).title == "Budget (theirs, a second later)"  # type: ignore[union-attr]
+        assert s.get(Meeting, meeting_id).title == "Budget (theirs, a second later)"  # type: ignore[union-attr]
     container.close()
     capsys.readouterr()
     assert main(["sync", "--history"]) == 0
