@@ -67,6 +67,7 @@ class GlobalHotkey(QObject):
         self.chord: Chord | None = None
         self.status = OFF
         self._backend: Backend | None = None
+        self._shortcut = ""  # as last asked for, before parsing
         # Queued explicitly: the backend calls from its own thread, recording starts on ours.
         self._pressed.connect(self._on_pressed, Qt.ConnectionType.QueuedConnection)
 
@@ -81,7 +82,10 @@ class GlobalHotkey(QObject):
     def bind(self, shortcut: str) -> bool:
         """(Re)register ``shortcut`` ("" turns it off); False, with ``status`` saying why,
         when it cannot be had here."""
+        if self.available and self._shortcut == shortcut:
+            return True  # unchanged and working: saving other settings does not re-grab it
         self.stop()
+        self._shortcut = shortcut
         if not shortcut.strip():
             return self._report(OFF)
         try:
