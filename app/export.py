@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from app.errors import InvalidInput
 from app.store.queries import MeetingDetail
 
 FORMATS = ("md", "txt", "srt", "vtt", "json")
@@ -111,4 +112,5 @@ def export(d: MeetingDetail, fmt: str) -> str:
     try:
         return EXPORTERS[fmt](d)
     except KeyError:
-        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.") from None
+        raise InvalidInput(f"Unknown format {fmt!r}.",
+                           f"Choose one of {', '.join(FORMATS)}.") from None

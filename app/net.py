@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from app.errors import RecapError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -23,8 +25,10 @@ log = logging.getLogger(__name__)
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
-class PrivacyBlocked(Exception):
+class PrivacyBlocked(RecapError):
     """A connection to a non-loopback host was refused because privacy mode is on."""
+
+    fix = "Turn privacy mode off in settings, or point it at a service on this machine."
 
     def __init__(self, host: str, purpose: str) -> None:
         super().__init__(
@@ -33,7 +37,6 @@ class PrivacyBlocked(Exception):
         )
         self.host = host
         self.purpose = purpose
-        self.fix = "Turn privacy mode off in settings, or point it at a service on this machine."
 
 
 def host_of(url: str) -> str:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
+from app.errors import RecapError
+
 log = logging.getLogger(__name__)
 
 SERVICE = "Recap"
 ANTHROPIC_KEY = "anthropic_api_key"
 
 
-class SecretStoreError(Exception):
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
+class SecretStoreError(RecapError):
+    pass
 
 
 def get_secret(name: str) -> str | None:

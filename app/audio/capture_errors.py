@@ -5,14 +5,11 @@ Each carries ``fix``; details (PortAudio text, errno) go to the log, not to the 
 
 from __future__ import annotations
 
+from app.errors import RecapError
 
-class RecordingError(Exception):
+
+class RecordingError(RecapError):
     """Recording could not start or had to stop early."""
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
 
     def __str__(self) -> str:
         return f"{self.message} {self.fix}".strip()

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.errors import Cancelled, RecapError
 
-class AudioError(Exception):
+
+class AudioError(RecapError):
     """Base class: `str(err)` is one line for people, `fix` says what they can do."""
 
-    fix: str = "Try another file, or convert it to WAV or MP3 with any audio editor."
-
-    def __init__(self, message: str, *, fix: str | None = None) -> None:
-        super().__init__(message)
-        if fix is not None:
-            self.fix = fix
+    fix = "Try another file, or convert it to WAV or MP3 with any audio editor."
 
 
 class AudioFileMissing(AudioError):
@@ -91,5 +88,5 @@ class SilentAudio(AudioError):
         )
 
 
-class DecodeCancelled(Exception):
+class DecodeCancelled(Cancelled):
     """The caller asked to stop. Not an error for people: nothing to show."""

@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.errors import RecapError
+
 if TYPE_CHECKING:
     from app.container import Container
 
@@ -55,12 +57,11 @@ def run_handler(args: argparse.Namespace, ctx: CliContext) -> int:
     except KeyboardInterrupt:
         ctx.error("Interrupted. Nothing finished so far is lost; `recap resume` continues.")
         return 130
+    except RecapError as exc:
+        log.info("command failed: %s", exc, exc_info=True)
+        ctx.error(str(exc), exc.fix)
+        return EXIT_FAILED
     except Exception as exc:  # the last line of defence: a message, never a traceback
-        fix = getattr(exc, "fix", None)
-        if fix is not None:
-            log.info("command failed: %s", exc, exc_info=True)
-            ctx.error(str(exc), fix)
-            return EXIT_FAILED
         log.exception("unexpected error in %s", args.command)
         where = ""
         if ctx._container is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+from app.errors import RecapError
 
 
 @dataclass
@@ -100,8 +101,10 @@ def cmd_doctor(args: argparse.Namespace, ctx: CliContext) -> int:
         name = check.__name__.strip("_").replace("_", " ").capitalize()
         try:
             results.append(check(ctx))
-        except Exception as exc:  # a failing check is a finding, not a crash
-            results.append(Check(name, False, str(exc), getattr(exc, "fix", "")))
+        except RecapError as exc:  # a failing check is a finding, not a crash
+            results.append(Check(name, False, str(exc), exc.fix))
+        except Exception as exc:
+            results.append(Check(name, False, str(exc)))
     if ctx.json_output:
         ctx.emit_json([r.__dict__ for r in results])
     else:

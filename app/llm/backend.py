@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.errors import Cancelled, RecapError
+
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -42,12 +44,11 @@ class Availability:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class LLMError(Exception):
+class LLMError(RecapError):
     """A failed call, with a message fit for a person (no traceback)."""
 
     def __init__(self, message: str, *, fix: str = "", retryable: bool = False) -> None:
-        super().__init__(message)
-        self.fix = fix
+        super().__init__(message, fix)
         self.retryable = retryable
 
 
@@ -55,7 +56,7 @@ class BackendUnavailable(LLMError):
     """The engine cannot be reached or has no model: the stage waits, nothing is lost."""
 
 
-class CallCancelled(LLMError):
+class CallCancelled(LLMError, Cancelled):
     pass
 
 

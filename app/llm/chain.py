@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from app.errors import RecapError
 from app.llm.backend import (
     BackendUnavailable,
     CallCancelled,
@@ -38,13 +39,12 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
-class NeedsAttention(Exception):
+class NeedsAttention(RecapError):
     """Every allowed attempt failed; the reason is for the user, the rest stays saved."""
 
-    def __init__(self, reason: str, fix: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.fix = fix
+    @property
+    def reason(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
+from app.errors import InvalidInput
 from app.llm import prompts
 from app.llm.chain import Answer, CallContext, Prompt, call_structured
 from app.llm.routing import Task
@@ -52,10 +53,10 @@ def _closing_without_signature(closing: str) -> str:
     return "\n".join(lines).strip()
 
 
-class BadRecipients(ValueError):
+class BadRecipients(InvalidInput):
     def __init__(self, bad: Sequence[str]) -> None:
-        super().__init__(f"Not an email address: {', '.join(bad)}")
-        self.fix = "Separate addresses with commas, e.g. ana@example.com, ben@example.com."
+        super().__init__(f"Not an email address: {', '.join(bad)}",
+                         "Separate addresses with commas, e.g. ana@example.com, ben@example.com.")
 
 
 @dataclass(frozen=True)

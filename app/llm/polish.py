@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from app.errors import RecapError
 from app.llm import prompts
 from app.llm.chain import CallContext, Prompt, call_structured
 from app.llm.routing import Task
@@ -17,10 +18,8 @@ from app.store.db import Database
 from app.store.models import EmailDraft
 
 
-class PolishError(Exception):
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
+class PolishError(RecapError):
+    pass
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from app.errors import RecapError
 from app.llm.backend import ChatResult
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,10 +22,12 @@ _WHITESPACE_RUN = re.compile(r"\s{200,}")
 _FENCED = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
 
-class MalformedOutput(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class MalformedOutput(RecapError):
+    """The model answered, but not in the shape asked for; ``reason`` says how."""
+
+    @property
+    def reason(self) -> str:
+        return self.message
 
 
 def _loops(text: str) -> bool:

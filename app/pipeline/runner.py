@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from app.errors import RecapError
 from app.pipeline.compute import ComputeThread
 from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
 from app.store.models import Job, JobState, Meeting, MeetingStatus, utcnow
@@ -33,12 +34,8 @@ RERUNNABLE_JOB = (JobState.PENDING, JobState.RUNNING, JobState.WAITING, JobState
                   JobState.NEEDS_ATTENTION)
 
 
-class InputError(Exception):
+class InputError(RecapError):
     """A file that cannot become a meeting at all (it does not exist)."""
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 @dataclass(frozen=True)

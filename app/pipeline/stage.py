@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from app.errors import Cancelled
+
 if TYPE_CHECKING:
     from app.container import Container
 
@@ -33,7 +35,7 @@ class StageResult:
     detail: dict[str, Any] = field(default_factory=dict)  # timings, models used, ...
 
 
-class StageCancelled(Exception):
+class StageCancelled(Cancelled):
     pass
 
 

@@ -62,7 +62,7 @@ class DecodeStage:
         except DecodeCancelled as exc:  # the user stopped it: not a broken file
             raise StageCancelled() from exc
         except AudioError as exc:
-            return StageResult(Outcome.FAILED, str(exc), getattr(exc, "fix", ""))
+            return StageResult(Outcome.FAILED, str(exc), exc.fix)
         ctx.check_cancel()
         target = pcm_cache_path(ctx)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +104,7 @@ class TranscribeStage:
             engine = container.whisper_engine()
         except (ModelError, EngineError) as exc:
             return StageResult(Outcome.WAITING, f"Transcription model unavailable: {exc}",
-                               getattr(exc, "fix", ""))
+                               exc.fix)
 
         def save(seg: TranscribedSegment) -> None:
             nonlocal next_idx
@@ -132,7 +132,7 @@ class TranscribeStage:
                 raise StageCancelled() from exc
             except EngineError as exc:  # the model file loads lazily, on first use
                 return StageResult(Outcome.WAITING, f"Transcription model unusable: {exc}",
-                                   getattr(exc, "fix", ""))
+                                   exc.fix)
         ctx.progress(1.0)
         with container.db.session() as s:
             count = s.scalar(select(func.count()).select_from(Segment)

@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from app.errors import InvalidInput
 from app.store.db import Database
 from app.store.models import ActionItem, EmailDraft, Meeting
 
@@ -25,7 +26,7 @@ def update_action_item(db: Database, item_id: str, *, text: str | None = None,
         item = s.get_one(ActionItem, item_id)
         if text is not None and text.strip() != item.text:
             if not text.strip():
-                raise ValueError("An action item needs some text.")
+                raise InvalidInput("An action item needs some text.")
             item.text = text.strip()
         if owner is not None and owner.strip() != item.owner:
             item.owner = owner.strip()[:120]
@@ -38,7 +39,7 @@ def update_action_item(db: Database, item_id: str, *, text: str | None = None,
 def add_action_item(db: Database, meeting_id: str, text: str, owner: str = "") -> str:
     """An action item the model missed, typed by the user (so it has no quote)."""
     if not text.strip():
-        raise ValueError("An action item needs some text.")
+        raise InvalidInput("An action item needs some text.")
     with db.session() as s:
         last = s.scalar(select(func.max(ActionItem.position))
                         .where(ActionItem.meeting_id == meeting_id)) or 0

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.errors import InvalidInput, NotFound
 from app.store.db import Database
 from app.store.models import (
     ActionItem,
@@ -28,10 +29,11 @@ from app.store.models import (
 from app.store.tracking import soft_delete
 
 
-class NotFound(Exception):
+class MeetingNotFound(NotFound):
+    fix = "List meetings with `recap list`."
+
     def __init__(self, meeting_id: str) -> None:
         super().__init__(f"No meeting with id {meeting_id}.")
-        self.fix = "List meetings with `recap list`."
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def _live_meeting(s: Session, meeting_id: str) -> Meeting:
                                                        Meeting.deleted_at.is_(None))).all())
         if len(meeting_id) >= 4 and len(matches) == 1:
             return matches[0]
-        raise NotFound(meeting_id)
+        raise MeetingNotFound(meeting_id)
     return meeting
 
 
@@ -176,7 +178,7 @@ def meeting_detail(db: Database, meeting_id: str) -> MeetingDetail:
 def rename_meeting(db: Database, meeting_id: str, title: str) -> None:
     title = title.strip()
     if not title:
-        raise ValueError("A meeting needs a title.")
+        raise InvalidInput("A meeting needs a title.")
     with db.session() as s:
         _live_meeting(s, meeting_id).title = title[:300]
 

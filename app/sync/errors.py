@@ -6,13 +6,11 @@ busy) or whether the user must act first (not signed in, wrong password, privacy
 
 from __future__ import annotations
 
+from app.errors import RecapError
 
-class SyncError(Exception):
+
+class SyncError(RecapError):
     transient = False
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 class SyncNotConfigured(SyncError):

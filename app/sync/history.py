@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.errors import RecapError
 from app.store.models import SyncedMixin, utcnow
 from app.store.sync_models import RowHistory
 from app.sync.payload import KINDS, assign
@@ -25,10 +26,8 @@ def list_history(session: Session, row_id: str | None = None) -> list[RowHistory
     return list(session.scalars(query))
 
 
-class HistoryError(Exception):
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
+class HistoryError(RecapError):
+    pass
 
 
 def restore(session: Session, history_id: int) -> SyncedMixin:

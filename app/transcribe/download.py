@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.transcribe.errors import ModelError
+from app.errors import Cancelled, RecapError
 from app.transcribe.file_lock import exclusive
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,11 @@ _CHUNK = 1 << 20
 _SPACE_MARGIN = 16 << 20  # keep some room free for the database and logs
 
 
-class DownloadError(ModelError):
+class DownloadError(RecapError):
     """A download failed; the message is for people, `fix` says what to try."""
 
 
-class DownloadCancelled(DownloadError):
+class DownloadCancelled(DownloadError, Cancelled):
     def __init__(self) -> None:
         super().__init__("The download was cancelled.",
                          "Start it again to continue where it stopped.")

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from app.errors import Cancelled, RecapError
+
 if TYPE_CHECKING:
     from pywhispercpp.model import Model, Segment
 
@@ -51,16 +53,12 @@ class TranscribedSegment:
     text: str
 
 
-class TranscriptionCancelled(Exception):
+class TranscriptionCancelled(Cancelled):
     """The caller's cancel event was set; segments already delivered stay delivered."""
 
 
-class EngineError(Exception):
+class EngineError(RecapError):
     """The model could not be loaded or run. One human line; `fix` says what to do."""
-
-    def __init__(self, message: str, *, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 class WhisperEngine:

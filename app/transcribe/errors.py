@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from app.errors import RecapError
 
-class ModelError(Exception):
+
+class ModelError(RecapError):
     """Something is wrong with a Whisper model; `str(e)` says what, `e.fix` what to do."""
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
 
+from app.errors import RecapError
+
 GGML_MAGIC = 0x67676D6C
 # The file starts with the magic, the ten hyperparameters in field order, then ftype.
 _MAGIC = struct.Struct("<I")
@@ -20,7 +22,7 @@ _HPARAMS = struct.Struct("<11i")
 FTYPE_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 7: "q8_0", 8: "q5_0", 9: "q5_1"}
 
 
-class NotAWhisperModel(ValueError):
+class NotAWhisperModel(RecapError):
     """The file is not a whisper.cpp ggml model (or is cut short)."""
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from app.errors import InvalidInput, RecapError
+
 MODIFIER_ALIASES = {
     "ctrl": "ctrl",
     "control": "ctrl",
@@ -39,11 +41,11 @@ NAMED_KEYS = {
 }
 
 
-class ChordError(ValueError):
+class ChordError(InvalidInput):
     """A shortcut that cannot be used; the message is one line for the user."""
 
 
-class HotkeyUnavailable(Exception):
+class HotkeyUnavailable(RecapError):
     """The shortcut cannot be registered here; the message is one line for the user."""
 
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import one_line
 from app.ui.detail.detail_view import DetailView
 from app.ui.empty_state import EmptyState
 from app.ui.file_drop import FileDrops
@@ -31,7 +32,7 @@ from app.ui.processing_feedback import show_processing
 from app.ui.resume import resume_interrupted, resume_waiting_for_model
 from app.ui.status_bar import StatusBar
 from app.ui.sync_controller import SyncController, worker_active
-from app.ui.tasks import TaskRunner, human_error
+from app.ui.tasks import TaskRunner
 from app.ui.tray import Tray
 from app.ui.warm_up import warm_up_in_background
 from app.ui.window_actions import install_actions, show_sync_available
@@ -71,7 +72,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Recap")
         self.setWindowIcon(app_icon())
         self.tasks = TaskRunner(self)
-        self.tasks.on_unhandled_error = lambda exc: self.show_message(human_error(exc))
+        self.tasks.on_unhandled_error = lambda exc: self.show_message(one_line(exc))
         self.queue = ProcessingQueue(container, self)
         self.sync = SyncController(container, self)
         self.commands = MeetingCommands(self)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from app.ui.tasks import human_error
+from app.errors import one_line
 
 if TYPE_CHECKING:
     from app.store.queries import MeetingRow
@@ -27,7 +27,7 @@ class MeetingCommands:
         return next((r for r in self.window.rows if r.id == meeting_id), None)
 
     def _failed(self, exc: BaseException) -> None:
-        self.window.show_message(human_error(exc))
+        self.window.show_message(one_line(exc))
 
     def focus_search(self) -> None:
         w = self.window

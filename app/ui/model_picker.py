@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.tasks import TaskRunner, human_error
+from app.errors import one_line
+from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -87,7 +88,7 @@ class ModelPicker(QWidget):
         self.tasks.submit(
             lambda: (store.list_installed(self.wanted), store.catalog()),
             self._show,
-            lambda exc: self.message.emit(human_error(exc)),
+            lambda exc: self.message.emit(one_line(exc)),
         )
 
     def _show(self, result: tuple[list[InstalledModel], list[CatalogItem]]) -> None:
@@ -132,7 +133,7 @@ class ModelPicker(QWidget):
                 name, lambda done, total: relay.changed.emit(done, total or 0), cancel.is_set
             ),
             lambda _path: self._ready(name, f"{name} is installed."),
-            lambda exc: self._ready("", human_error(exc)),
+            lambda exc: self._ready("", one_line(exc)),
         )
 
     def import_dialog(self) -> None:
@@ -152,7 +153,7 @@ class ModelPicker(QWidget):
         self.tasks.submit(
             lambda: store.import_file(path, import_name(path)),
             lambda model: self._ready(model.name, f"Imported {model.name}."),
-            lambda exc: self._ready("", human_error(exc)),
+            lambda exc: self._ready("", one_line(exc)),
         )
 
     def _show_progress(self, done: Any, total: Any) -> None:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QDialog
 
+from app.errors import one_line
 from app.ui.polish_dialog import PolishDialog
-from app.ui.tasks import human_error
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -56,7 +56,7 @@ def run_polish(window: MainWindow, meeting_id: str) -> None:
 
     def failed(exc: BaseException) -> None:
         email.polish_button.setEnabled(True)
-        window.show_message(human_error(exc))
+        window.show_message(one_line(exc))
 
     window.tasks.submit(work, lambda proposal: _ask(window, meeting_id, proposal), failed)
 
@@ -87,7 +87,7 @@ def _ask(window: MainWindow, meeting_id: str, proposal: Any) -> None:
                 window.detail.reload()
 
         window.tasks.submit(lambda: accept(c.db, proposal), applied,
-                            lambda exc: window.show_message(human_error(exc)))
+                            lambda exc: window.show_message(one_line(exc)))
 
     dialog.finished.connect(decided)
     dialog.open()

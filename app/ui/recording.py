@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.tasks import human_error
+from app.errors import one_line
 
 if TYPE_CHECKING:
     from app.audio.recorder import LevelReading, Recorder, RecordingResult
@@ -159,11 +159,11 @@ class RecordingController(QObject):
         self.bar.setVisible(False)
         self.recorder = None
         self.state_changed.emit(False)
-        self.window.show_message(human_error(exc))
+        self.window.show_message(one_line(exc))
 
     def _recorder_error(self, error: Any) -> None:
         """The recording ended by itself (device unplugged, disk full): keep what we have."""
-        self.window.show_message(human_error(error))
+        self.window.show_message(one_line(error))
         if self.recorder is not None and not self.busy:
             self.stop()
 
@@ -210,7 +210,7 @@ class RecordingController(QObject):
         def failed(exc: BaseException) -> None:
             self._by_hotkey = False
             self._reset()
-            self.window.show_message(human_error(exc))
+            self.window.show_message(one_line(exc))
 
         self.window.tasks.submit(work, done, failed)
 
@@ -302,7 +302,7 @@ class RecordingController(QObject):
             self.window.reload()
 
         self.window.tasks.submit(work, done,
-                                 lambda exc: self.window.show_message(human_error(exc)))
+                                 lambda exc: self.window.show_message(one_line(exc)))
 
 
 def recorder_installed() -> bool:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
+from app.errors import one_line
 from app.ui.hotkey_chord import ChordError, parse_chord
-from app.ui.tasks import TaskRunner, human_error
+from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.audio.sources import InputDevice
@@ -73,7 +74,7 @@ class RecordingPage(QWidget):
         self.device.setCurrentIndex(index)
 
     def _devices_failed(self, exc: BaseException) -> None:
-        self.message.emit(human_error(exc))
+        self.message.emit(one_line(exc))
 
     def _check_hotkey(self, text: str) -> None:
         if not text.strip():

@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import one_line
 from app.settings import Settings
-from app.ui.tasks import TaskRunner, human_error
+from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -239,4 +240,4 @@ class SettingsDialog(QDialog):
         parent = self.parentWidget()
         status = getattr(parent, "show_message", None)
         if callable(status):
-            status(human_error(exc))
+            status(one_line(exc))

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
-from app.ui.tasks import TaskRunner, human_error
+from app.errors import one_line
+from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -65,7 +66,7 @@ class StatusBar(QStatusBar):
     def refresh(self) -> None:
         self.tasks.submit(lambda: self._services().ollama().availability(),
                           self._show_availability,
-                          lambda exc: self._show_availability(None, human_error(exc)))
+                          lambda exc: self._show_availability(None, one_line(exc)))
 
     def _show_availability(self, status: Availability | None, error: str = "") -> None:
         model = self.container.settings.llm.ollama_model
@@ -121,7 +122,7 @@ class StatusBar(QStatusBar):
     def _pull_failed(self, exc: BaseException) -> None:
         self.pull_bar.setVisible(False)
         self.pull_button.setVisible(True)
-        self.showMessage(human_error(exc), 10_000)
+        self.showMessage(one_line(exc), 10_000)
 
     def cancel_pull(self) -> None:
         self._pull_cancel.set()

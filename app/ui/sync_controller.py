@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from PySide6.QtCore import QObject, Signal
 
+from app.errors import RecapError
+
 if TYPE_CHECKING:
     from app.container import Container
     from app.sync.client import SupabaseRpc
@@ -156,9 +158,8 @@ class SyncController(QObject):
                 self._running = started
             except Exception as exc:  # a setting the client refuses: say so, keep the app going
                 log.info("sync not started: %s", exc)
-                self._relay.status.emit(
-                    generation, controller_status(CANNOT_START, str(exc), getattr(exc, "fix", ""))
-                )
+                fix = exc.fix if isinstance(exc, RecapError) else ""
+                self._relay.status.emit(generation, controller_status(CANNOT_START, str(exc), fix))
 
     def _start(self, generation: int) -> _Running | None:
         from app.sync.service import build_engine, build_rpc

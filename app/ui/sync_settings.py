@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui.tasks import TaskRunner, human_error
+from app.errors import one_line
+from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -42,7 +43,7 @@ def sign_in_error(exc: BaseException) -> str:
         return "Sign-in failed: the email or password was not accepted."
     if isinstance(exc, ServerUnreachable):
         return f"Could not reach the sync server ({exc}). Check the project URL and network."
-    return human_error(exc)
+    return one_line(exc)
 
 
 class SyncPage(QWidget):
@@ -207,6 +208,6 @@ class SyncPage(QWidget):
 
         def failed(exc: BaseException) -> None:
             self.sign_out_button.setEnabled(True)
-            self.message.emit(human_error(exc))
+            self.message.emit(one_line(exc))
 
         self.tasks.submit(work, done, failed)

@@ -86,11 +86,3 @@ class TaskRunner(QObject):
         self._pool.clear()
         self._pool.waitForDone(timeout_ms)
 
-
-def human_error(exc: BaseException) -> str:
-    """One line for a person: the message, and the fix when the core gave one."""
-    fix = getattr(exc, "fix", "")
-    text = str(exc) or f"Something went wrong ({type(exc).__name__}); the log has the details."
-    if fix and fix in text:  # some errors already end with their fix (RecordingError)
-        return text
-    return f"{text} {fix}".strip()

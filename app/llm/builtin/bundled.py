@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from app.errors import RecapError
+
 log = logging.getLogger(__name__)
 
 _BLOCK = 4 << 20
@@ -30,12 +32,8 @@ VERIFIED_FILE = ".verified.json"
 Progress = Callable[[int, int], None]  # (bytes done, total)
 
 
-class BundleError(Exception):
+class BundleError(RecapError):
     """A packaged model is incomplete or does not match its checksum; one human line."""
-
-    def __init__(self, message: str, fix: str = "") -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 @dataclass(frozen=True)

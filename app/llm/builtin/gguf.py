@@ -11,12 +11,14 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.errors import RecapError
+
 GGUF_MAGIC = b"GGUF"
 # Smaller than any real model: a truncated download or a stray file.
 MIN_MODEL_BYTES = 1_000_000
 
 
-class BadModelFile(Exception):
+class BadModelFile(RecapError):
     """The file is not a usable GGUF model; the message says why in one line."""
 
 

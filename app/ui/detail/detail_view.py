@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from app.errors import one_line
 from app.ui.detail.action_items_tab import ActionItemsTab
 from app.ui.detail.details_tab import DetailsTab
 from app.ui.detail.email_tab import EmailTab
@@ -19,7 +20,7 @@ from app.ui.detail.summary_tab import SummaryTab
 from app.ui.detail.transcript_tab import TranscriptTab
 from app.ui.meeting_list import STATE_LABELS, format_duration, format_when
 from app.ui.player import SegmentPlayer
-from app.ui.tasks import TaskRunner, human_error
+from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -92,7 +93,7 @@ class DetailView(QWidget):
             return (meeting_detail(container.db, meeting_id),
                     meeting_facts(container.db, meeting_id))
 
-        self.tasks.submit(load, self._loaded, lambda exc: self.message.emit(human_error(exc)))
+        self.tasks.submit(load, self._loaded, lambda exc: self.message.emit(one_line(exc)))
 
     def reload(self) -> None:
         if self.meeting_id:
@@ -137,7 +138,7 @@ class DetailView(QWidget):
                 self.message.emit(done_message)
             self.changed.emit(meeting_id)
 
-        self.tasks.submit(work, finished, lambda exc: self.message.emit(human_error(exc)))
+        self.tasks.submit(work, finished, lambda exc: self.message.emit(one_line(exc)))
 
     def _save_segment(self, segment_id: str, text: str) -> None:
         from app.store.queries import update_segment_text
@@ -162,7 +163,7 @@ class DetailView(QWidget):
         if meeting_id:
             self.tasks.submit(lambda: add_action_item(c.db, meeting_id, text),
                               lambda _id: self.reload(),
-                              lambda exc: self.message.emit(human_error(exc)))
+                              lambda exc: self.message.emit(one_line(exc)))
 
     def _save_email(self, subject: str, body: str, recipients: str) -> None:
         from app.store.edits import save_email_draft
@@ -171,7 +172,7 @@ class DetailView(QWidget):
         if meeting_id:
             self.tasks.submit(lambda: save_email_draft(c.db, meeting_id, subject=subject,
                                                        body=body, recipients=recipients),
-                              None, lambda exc: self.message.emit(human_error(exc)))
+                              None, lambda exc: self.message.emit(one_line(exc)))
 
     def _save_local_only(self, local_only: bool) -> None:
         from app.store.edits import set_local_only
