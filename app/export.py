@@ -9,28 +9,13 @@ from datetime import date, datetime
 from typing import Any
 
 from app.errors import InvalidInput
+from app.formatting import position, subtitle_time, utc_minute
 from app.store.queries import MeetingDetail
 
 FORMATS = ("md", "txt", "srt", "vtt", "json")
 
 
-def clock(ms: int, *, sep: str = ",", hours: bool = True) -> str:
-    seconds, millis = divmod(max(0, ms), 1000)
-    minutes, secs = divmod(seconds, 60)
-    hrs, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hrs:02d}:{minutes:02d}:{secs:02d}{sep}{millis:03d}"
-    return f"{minutes + hrs * 60:02d}:{secs:02d}"
-
-
-def short_clock(ms: int) -> str:
-    seconds = max(0, ms) // 1000
-    hrs, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hrs}:{minutes:02d}:{secs:02d}" if hrs else f"{minutes:02d}:{secs:02d}"
-
-
-def _item_line(item: Any) -> str:
+def item_line(item: Any) -> str:
     parts = [item.text]
     if item.owner:
         parts.append(f"owner: {item.owner}")
@@ -45,7 +30,7 @@ def _item_line(item: Any) -> str:
 
 
 def to_markdown(d: MeetingDetail) -> str:
-    out = [f"# {d.row.title}", "", f"*{d.row.occurred_at:%Y-%m-%d %H:%M} UTC*", ""]
+    out = [f"# {d.row.title}", "", f"*{utc_minute(d.row.occurred_at)} UTC*", ""]
     if d.summary:
         out += ["## Summary", "", d.summary, ""]
     if d.decisions:
@@ -54,16 +39,16 @@ def to_markdown(d: MeetingDetail) -> str:
         out += ["## Action items", ""]
         for item in d.action_items:
             box = "x" if item.done else " "
-            out.append(f"- [{box}] {_item_line(item)}")
+            out.append(f"- [{box}] {item_line(item)}")
             if item.quote:
-                stamp = f"[{short_clock(item.quote_start_ms)}] " if item.quote_start_ms else ""
+                stamp = f"[{position(item.quote_start_ms)}] " if item.quote_start_ms else ""
                 out.append(f"  > {stamp}{item.quote}")
         out.append("")
     if d.email:
         out += ["## Follow-up email (draft)", "", f"**Subject:** {d.email.subject}", "",
                 d.email.body, ""]
     out += ["## Transcript", ""]
-    out += [f"**[{short_clock(s.start_ms)}]** {s.text}  " for s in d.segments]
+    out += [f"**[{position(s.start_ms)}]** {s.text}  " for s in d.segments]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -74,19 +59,20 @@ def to_text(d: MeetingDetail) -> str:
     if d.decisions:
         out += ["Decisions:"] + [f"  - {x}" for x in d.decisions] + [""]
     if d.action_items:
-        out += ["Action items:"] + [f"  - {_item_line(i)}" for i in d.action_items] + [""]
-    out += ["Transcript:"] + [f"[{short_clock(s.start_ms)}] {s.text}" for s in d.segments]
+        out += ["Action items:"] + [f"  - {item_line(i)}" for i in d.action_items] + [""]
+    out += ["Transcript:"] + [f"[{position(s.start_ms)}] {s.text}" for s in d.segments]
     return "\n".join(out) + "\n"
 
 
 def to_srt(d: MeetingDetail) -> str:
-    blocks = [f"{n}\n{clock(s.start_ms)} --> {clock(s.end_ms)}\n{s.text}\n"
+    blocks = [f"{n}\n{subtitle_time(s.start_ms)} --> {subtitle_time(s.end_ms)}\n{s.text}\n"
               for n, s in enumerate(d.segments, start=1)]
     return "\n".join(blocks)
 
 
 def to_vtt(d: MeetingDetail) -> str:
-    blocks = [f"{clock(s.start_ms, sep='.')} --> {clock(s.end_ms, sep='.')}\n{s.text}\n"
+    blocks = [f"{subtitle_time(s.start_ms, separator='.')} --> "
+              f"{subtitle_time(s.end_ms, separator='.')}\n{s.text}\n"
               for s in d.segments]
     return "WEBVTT\n\n" + "\n".join(blocks)
 

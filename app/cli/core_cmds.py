@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+from app.formatting import duration, position, utc_minute
 
 if TYPE_CHECKING:
     from app.pipeline.runner import RunReport
@@ -136,7 +137,7 @@ def cmd_process(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _print_notes(ctx: CliContext, d: Any) -> None:
-    from app.export import _item_line, short_clock
+    from app.export import item_line
 
     if d.summary:
         ctx.out("\nSummary\n  " + d.summary.replace("\n", "\n  "))
@@ -147,16 +148,16 @@ def _print_notes(ctx: CliContext, d: Any) -> None:
     if d.action_items:
         ctx.out("\nAction items")
         for item in d.action_items:
-            ctx.out(f"  [{'x' if item.done else ' '}] {_item_line(item)}")
+            ctx.out(f"  [{'x' if item.done else ' '}] {item_line(item)}")
             if item.quote:
-                stamp = short_clock(item.quote_start_ms or 0)
+                stamp = position(item.quote_start_ms or 0)
                 ctx.out(f"      “{item.quote}” at {stamp}")
     if d.email:
         ctx.out(f"\nFollow-up email (draft, not sent)\n  Subject: {d.email.subject}\n")
         ctx.out("  " + d.email.body.replace("\n", "\n  "))
     ctx.out("\nTranscript")
     for seg in d.segments:
-        ctx.out(f"  [{short_clock(seg.start_ms)}] {seg.text}")
+        ctx.out(f"  [{position(seg.start_ms)}] {seg.text}")
 
 
 def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -179,15 +180,6 @@ def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-def _fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    total = int(round(seconds))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.store.queries import list_meetings
 
@@ -200,7 +192,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
         return EXIT_OK
     for r in rows:
         sync = "synced" if r.synced else ("local only" if r.local_only else "")
-        ctx.out(f"{r.id[:8]}  {r.occurred_at:%Y-%m-%d %H:%M}  {_fmt_duration(r.duration_s):>8}  "
+        ctx.out(f"{r.id[:8]}  {utc_minute(r.occurred_at)}  {duration(r.duration_s):>8}  "
                 f"{r.status:<15} {r.title}  {sync}".rstrip())
     return EXIT_OK
 
@@ -213,8 +205,8 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     if ctx.json_output:
         ctx.out(to_json(d).rstrip())
         return EXIT_OK
-    ctx.out(f"{d.row.title}\n{d.row.occurred_at:%Y-%m-%d %H:%M} UTC · "
-            f"{_fmt_duration(d.row.duration_s)} · {d.row.status} · id {d.row.id}")
+    ctx.out(f"{d.row.title}\n{utc_minute(d.row.occurred_at)} UTC · "
+            f"{duration(d.row.duration_s)} · {d.row.status} · id {d.row.id}")
     if d.row.error:
         ctx.out(f"Note: {d.row.error}")
     models = ", ".join(x for x in (d.transcript_model, d.notes_model) if x)
@@ -225,7 +217,6 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_search(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.export import short_clock
     from app.store.queries import search
 
     hits = search(ctx.container.db, " ".join(args.text))
@@ -236,7 +227,7 @@ def cmd_search(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.out("No matches.")
         return EXIT_FAILED
     for h in hits:
-        at = f" at {short_clock(h.start_ms)}" if h.start_ms is not None else ""
+        at = f" at {position(h.start_ms)}" if h.start_ms is not None else ""
         ctx.out(f"{h.meeting_id[:8]}  {h.meeting_title}  ({h.kind.replace('_', ' ')}{at})\n"
                 f"    {h.snippet}")
     return EXIT_OK

@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+from app.formatting import duration, running_clock
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,15 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 # -- text meter ---------------------------------------------------------------------------
 
-def format_clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def format_duration(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 60 else format_clock(seconds)
-
-
 def meter_line(reading: LevelReading, width: int = 30) -> str:
     """One line: elapsed time, a bar for the RMS level, a tick for the peak."""
     def cells(dbfs: float) -> int:
@@ -60,7 +52,7 @@ def meter_line(reading: LevelReading, width: int = 30) -> str:
     if 0 < peak <= width:
         bar[peak - 1] = "|" if bar[peak - 1] == "░" else bar[peak - 1]
     level = "  -inf" if reading.rms_dbfs <= -120 else f"{reading.rms_dbfs:6.1f}"
-    line = f"● REC {format_clock(reading.elapsed_s)} ▕{''.join(bar)}▏{level} dBFS"
+    line = f"● REC {running_clock(reading.elapsed_s)} ▕{''.join(bar)}▏{level} dBFS"
     if reading.overflows:
         line += f"  ({reading.overflows} overflow{'s' if reading.overflows > 1 else ''})"
     if reading.no_signal:
@@ -164,7 +156,7 @@ def cmd_record(args: argparse.Namespace, ctx: CliContext) -> int:
     if result.frames == 0:
         ctx.error("Nothing was recorded.", "Check the microphone with `recap devices`.")
         return EXIT_FAILED
-    ctx.out(f"Saved {format_duration(result.duration_s)} of audio to {result.path}")
+    ctx.out(f"Saved {duration(result.duration_s)} of audio to {result.path}")
     if result.overflows:
         ctx.out(f"  ({result.overflows} short gap(s): the computer was too busy to keep up)")
     code = hand_over(ctx, result.path, args.title or result.title, quiet=args.quiet,
@@ -194,7 +186,7 @@ def hand_over(ctx: CliContext, path: Path, title: str, *, quiet: bool,
 
 def _describe(c: RecoveryCandidate) -> str:
     started = f"{c.started_at:%Y-%m-%d %H:%M}" if c.started_at else "unknown start"
-    return f"{c.id}  {started}  {format_duration(c.duration_s)}  {c.device}"
+    return f"{c.id}  {started}  {duration(c.duration_s)}  {c.device}"
 
 
 def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -231,7 +223,7 @@ def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
             ctx.out(f"{c.id} holds no audio; delete it with `recap recover --discard {c.id}`.")
             continue
         if interactive:
-            answer = input(f"Process {c.id} ({format_duration(c.duration_s)})? [y/N] ")
+            answer = input(f"Process {c.id} ({duration(c.duration_s)})? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 continue
         code = max(code, hand_over(ctx, c.path, c.title, quiet=True,

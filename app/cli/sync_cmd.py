@@ -7,6 +7,8 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, Any
 
+from app.formatting import local_minute, local_second
+
 if TYPE_CHECKING:
     from app.cli.context import CliContext
 
@@ -59,7 +61,7 @@ def _history(ctx: CliContext) -> int:
     for row in rows:
         label = row["data"].get("title") or row["data"].get("text") or \
             row["data"].get("subject") or row["row_id"]
-        when = row["recorded_at"].astimezone().strftime("%Y-%m-%d %H:%M")
+        when = local_minute(row["recorded_at"])
         done = " (restored)" if row["restored_at"] else ""
         ctx.out(f"{row['id']:>4}  {when}  {row['kind']}: {label}{done}")
         ctx.out(f"      {REASONS.get(row['reason'], row['reason'])}")
@@ -131,7 +133,7 @@ def _status(ctx: CliContext) -> int:
         ctx.out(f"Sync: on, {settings.sync.supabase_url} as {who}"
                 + ("" if info["signed_in"] else " (not signed in: recap sync --sign-in)"))
     last = state.last_synced_at
-    ctx.out(f"Last synced: {last.astimezone().strftime('%Y-%m-%d %H:%M:%S') if last else 'never'}")
+    ctx.out(f"Last synced: {local_second(last) if last else 'never'}")
     ctx.out(f"Waiting to sync: {info['pending']}")
     if state.last_error:
         ctx.out(f"Last error: {state.last_error}")

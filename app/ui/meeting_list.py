@@ -8,7 +8,6 @@ Search is debounced and answered by full-text search (titles, transcripts, actio
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -31,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.formatting import duration, local_date_time, local_day
+
 if TYPE_CHECKING:
     from app.store.queries import MeetingRow
 
@@ -47,24 +48,6 @@ COLUMNS = ["Title", "Date", "Length", "State", "Sync"]
 SYNC_COLUMN = 4
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_when(when: datetime) -> str:
-    return when.astimezone().strftime("%d %b %Y %H:%M")
-
-
-def format_day(when: datetime) -> str:
-    """Short, for the list: the time is in the detail view."""
-    return when.astimezone().strftime("%d %b %Y")
 
 
 def sync_label(row: MeetingRow) -> str:
@@ -125,9 +108,9 @@ class MeetingTableModel(QAbstractTableModel):
             if column == 0:
                 return row.title
             if column == 1:
-                return format_day(row.occurred_at)
+                return local_day(row.occurred_at)
             if column == 2:
-                return format_duration(row.duration_s)
+                return duration(row.duration_s)
             if column == 3:
                 return self.progress.get(row.id) or STATE_LABELS.get(row.status, row.status)
             return sync_label(row)
@@ -135,7 +118,7 @@ class MeetingTableModel(QAbstractTableModel):
             if column in (0, 3) and row.error:
                 return row.error
             if column in (0, 1):
-                return f"{row.title} — {format_when(row.occurred_at)}"
+                return f"{row.title} — {local_date_time(row.occurred_at)}"
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None

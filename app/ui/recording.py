@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import one_line
+from app.formatting import duration, running_clock
 
 if TYPE_CHECKING:
     from app.audio.recorder import LevelReading, Recorder, RecordingResult
@@ -35,11 +36,6 @@ log = logging.getLogger(__name__)
 
 METER_FLOOR_DBFS = -60.0
 SourceFactory = Callable[[], "AudioSource"]
-
-
-def clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 class RecordingBar(QWidget):
@@ -69,7 +65,7 @@ class RecordingBar(QWidget):
         self.setVisible(False)
 
     def show_level(self, reading: LevelReading) -> None:
-        self.elapsed.setText(clock(reading.elapsed_s))
+        self.elapsed.setText(running_clock(reading.elapsed_s))
         self.meter.setValue(int(max(METER_FLOOR_DBFS, min(0.0, reading.rms_dbfs))))
         if reading.no_signal:
             self.warning.setText("No signal: is the microphone muted or blocked?")
@@ -194,7 +190,7 @@ class RecordingController(QObject):
             self.window.import_queue.add_meeting(str(result.path), meeting_id)
             if record_only:
                 self.window.show_message(
-                    f"Saved {clock(result.duration_s)} of audio; it will be transcribed later "
+                    f"Saved {duration(result.duration_s)} of audio; it will be transcribed later "
                     "(record-only mode). Use Edit › Process again when you are ready.")
                 self.window.import_queue.set_outcome_text(meeting_id, "Recorded (not processed)")
                 next_step = "it will be transcribed later"
@@ -203,7 +199,7 @@ class RecordingController(QObject):
                 next_step = "transcribing it now"
             self.window.reload()
             if by_hotkey:
-                self.window.notify("Recap", f"Recording saved ({clock(result.duration_s)}); "
+                self.window.notify("Recap", f"Recording saved ({duration(result.duration_s)}); "
                                             f"{next_step}.")
             self.handed_over.emit(meeting_id)
 
@@ -269,7 +265,7 @@ class RecordingController(QObject):
     def _ask_recovery(self, candidates: list[Any]) -> None:
         if not candidates:
             return
-        lines = "\n".join(f"• {c.title} ({clock(c.duration_s)})" for c in candidates[:10])
+        lines = "\n".join(f"• {c.title} ({duration(c.duration_s)})" for c in candidates[:10])
         box = QMessageBox(QMessageBox.Icon.Question, "Recover recordings",
                           f"Recap found {len(candidates)} recording(s) that were cut off "
                           f"(a crash or power cut). Nothing was lost:\n\n{lines}\n\n"

@@ -3,9 +3,9 @@ tooltip, and the one human line to show when something needs the user."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+from app.formatting import local_minute, recent_time
 from app.sync.errors import NotSignedIn
 from app.ui.sync_controller import CANNOT_START, OFF, PRIVACY, SIGN_IN_NEEDED
 
@@ -19,16 +19,9 @@ SIGN_IN = "Sign in from Settings → Sync."
 _NOT_SIGNED_IN = str(NotSignedIn()).rstrip(".")
 
 
-def _clock(when: datetime) -> str:
-    local = when.astimezone()
-    if local.date() == datetime.now().astimezone().date():
-        return local.strftime("%H:%M")
-    return local.strftime("%d %b %H:%M")
-
-
 def _last(status: Status) -> str:
     when = status.last_synced_at
-    return f"Last synced {when.astimezone():%Y-%m-%d %H:%M}." if when else "Not synced yet."
+    return f"Last synced {local_minute(when)}." if when else "Not synced yet."
 
 
 def describe_sync(settings: Settings, status: Status | None) -> tuple[str, str, str]:
@@ -61,4 +54,4 @@ def describe_sync(settings: Settings, status: Status | None) -> tuple[str, str, 
     if pending:  # idle, with edits made while the round ran
         return f"Sync: {pending} pending", _last(status), ""
     when = status.last_synced_at
-    return (f"Sync: synced {_clock(when)}" if when else "Sync: synced"), _last(status), ""
+    return (f"Sync: synced {recent_time(when)}" if when else "Sync: synced"), _last(status), ""

@@ -89,7 +89,7 @@ def test_record_for_a_duration_then_process(default_mic: FakePortAudio,
     assert call.files == [wav_path] and call.title == "Standup"
     captured = capsys.readouterr()
     assert "Recording from USB Mic (48000 Hz) for 0.6 s." in captured.err
-    assert f"Saved {wav.frames / 48000:.1f} s of audio to {wav_path}" in captured.out
+    assert f"Saved 0:01 of audio to {wav_path}" in captured.out
     assert 0.55 <= wav.frames / 48000 <= 0.75
     side = wav_path.with_name(wav_path.stem + ".recording.json")
     side.write_text(json.dumps({**json.loads(side.read_text()), "pid": 2**22 + 31}))
@@ -158,14 +158,14 @@ def test_terminal_shows_elapsed_time_and_level(default_mic: FakePortAudio) -> No
     assert result is not None and result.error is None
     frames = [f for f in screen.getvalue().split("\r") if f.startswith("● REC")]
     assert len(frames) >= 3
-    assert "00:00:00 ▕" in frames[-1] and "dBFS" in frames[-1]
+    assert "0:00:00 ▕" in frames[-1] and "dBFS" in frames[-1]
 
 
 def test_meter_line_scales_level_to_the_bar() -> None:
     quiet = meter_line(LevelReading(75.0, -60.0, -60.0, 0), width=10)
     loud = meter_line(LevelReading(3725.0, -6.0, -1.0, 2), width=10)
-    assert quiet.startswith("● REC 00:01:15 ▕░░░░░░░░░░▏")
-    assert loud.startswith("● REC 01:02:05 ▕█████████|▏ ")  # RMS 9 cells, peak tick in 10th
+    assert quiet.startswith("● REC 0:01:15 ▕░░░░░░░░░░▏")
+    assert loud.startswith("● REC 1:02:05 ▕█████████|▏ ")  # RMS 9 cells, peak tick in 10th
     assert "-6.0 dBFS" in loud and "(2 overflows)" in loud
     assert "-inf dBFS" in meter_line(LevelReading(0.0, -120.0, -120.0, 0))
 
@@ -195,7 +195,7 @@ def test_recover_lists_then_processes_with_yes(handed_over: list[argparse.Namesp
     assert main(["recover"]) == 0
     out = capsys.readouterr().out
     assert "2 recording(s) were cut off and have been repaired" in out
-    assert first.stem in out and second.stem in out and "1.0 s" in out
+    assert first.stem in out and second.stem in out and "  0:01  " in out
     assert "recap recover --yes" in out
     assert read_wav(first).frames == 16000  # repaired already, still offered
     assert handed_over == []

@@ -13,12 +13,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from app.errors import one_line
+from app.formatting import duration, local_date_time
 from app.ui.detail.action_items_tab import ActionItemsTab
 from app.ui.detail.details_tab import DetailsTab
 from app.ui.detail.email_tab import EmailTab
 from app.ui.detail.summary_tab import SummaryTab
 from app.ui.detail.transcript_tab import TranscriptTab
-from app.ui.meeting_list import STATE_LABELS, format_duration, format_when
+from app.ui.meeting_list import STATE_LABELS
 from app.ui.player import SegmentPlayer
 from app.ui.tasks import TaskRunner
 
@@ -108,7 +109,7 @@ class DetailView(QWidget):
         row = detail.row
         self.title.setText(row.title)
         state = STATE_LABELS.get(row.status, row.status)
-        line = f"{format_when(row.occurred_at)} · {format_duration(row.duration_s)} · {state}"
+        line = f"{local_date_time(row.occurred_at)} · {duration(row.duration_s)} · {state}"
         if row.error:
             line += f" — {row.error}"
         self.subtitle.setText(line)

@@ -18,18 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.formatting import position
+
 if TYPE_CHECKING:
     from app.store.queries import SegmentView
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _START_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def timestamp(ms: int) -> str:
-    seconds = ms // 1000
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 class TranscriptTab(QWidget):
@@ -63,7 +58,7 @@ class TranscriptTab(QWidget):
         self._loading = True
         self.table.setRowCount(len(segments))
         for row, seg in enumerate(segments):
-            when = QTableWidgetItem(timestamp(seg.start_ms))
+            when = QTableWidgetItem(position(seg.start_ms))
             when.setFlags(when.flags() & ~Qt.ItemFlag.ItemIsEditable)
             when.setData(_START_ROLE, seg.start_ms)
             text = QTableWidgetItem(seg.text)
