@@ -51,9 +51,9 @@ class Container:
 
     @cached_property
     def model_store(self) -> ModelStore:
+        from app.download import default_client_factory
         from app.paths import bundled_models_dir
         from app.transcribe.catalog import DEFAULT_BASE_URL
-        from app.transcribe.download import default_client_factory
         from app.transcribe.model_store import ModelStore
 
         gate = self.net_gate

@@ -107,7 +107,7 @@ def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
         from app.llm.builtin.provider import BuiltinProvider
     except ImportError:
         return None
-    from app.transcribe.download import default_client_factory
+    from app.download import default_client_factory
 
     gate = _gate(container)
     store = LLMModelStore(container.paths.models, container.paths.cache,

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.transcribe.download import install_atomically
+from app.download import install_atomically
 from app.transcribe.errors import ModelError
 from app.transcribe.ggml_file import (
     GgmlHeader,

@@ -26,6 +26,14 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from app.download import (
+    Cancel,
+    ClientFactory,
+    Expected,
+    Progress,
+    default_client_factory,
+    download_file,
+)
 from app.transcribe import ct2_ggml
 from app.transcribe.catalog import (
     DEFAULT_BASE_URL,
@@ -36,14 +44,6 @@ from app.transcribe.catalog import (
     canonical_name,
 )
 from app.transcribe.catalog import catalog as full_catalog
-from app.transcribe.download import (
-    Cancel,
-    ClientFactory,
-    Expected,
-    Progress,
-    default_client_factory,
-    download_file,
-)
 from app.transcribe.errors import ModelError
 from app.transcribe.ggml_file import (
     NotAWhisperModel,

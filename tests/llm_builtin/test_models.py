@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from app.download import DownloadError
 from app.llm.builtin import bundled, models
 from app.llm.builtin.backend import BuiltinBackend
 from app.llm.builtin.models import CatalogModel, LLMModelError, LLMModelStore
 from app.llm.builtin.provider import BuiltinProvider, NoBuiltinModel
-from app.transcribe.download import DownloadError
 from tests.transcribe.model_server import ModelServer, running_model_server
 
 GB = 1 << 30

@@ -15,8 +15,8 @@ import httpx
 import numpy as np
 import pytest
 
-from app.transcribe import download
-from app.transcribe.download import (
+from app import download
+from app.download import (
     DownloadCancelled,
     DownloadError,
     Expected,

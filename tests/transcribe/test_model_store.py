@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.download import DownloadError
 from app.transcribe import ct2_ggml
 from app.transcribe.catalog import DEFAULT_MODEL
 from app.transcribe.model_store import ModelError, ModelStore
@@ -196,7 +197,7 @@ def test_download_refuses_what_is_not_a_whisper_model(
     with pytest.raises(ModelError, match="server did not send a Whisper model") as info:
         store.download("small.en-q8_0")
     assert "sign-in page" in info.value.fix
-    with pytest.raises(ModelError, match="checksum"):
+    with pytest.raises(DownloadError, match="checksum"):
         store.download("tiny")
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".lock"]
     assert leftovers == []

@@ -16,15 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.llm.builtin import bundled
-from app.llm.builtin.gguf import BadModelFile, read_header
-from app.paths import bundled_models_dir
-from app.transcribe.download import (
+from app.download import (
     ClientFactory,
     Expected,
     default_client_factory,
     download_file,
 )
+from app.llm.builtin import bundled
+from app.llm.builtin.gguf import BadModelFile, read_header
+from app.paths import bundled_models_dir
 from app.transcribe.errors import ModelError
 
 log = logging.getLogger(__name__)

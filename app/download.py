@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.errors import Cancelled, RecapError
-from app.transcribe.file_lock import exclusive
+from app.file_lock import exclusive
 
 log = logging.getLogger(__name__)
 
