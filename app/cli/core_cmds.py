@@ -83,7 +83,7 @@ def run_with_progress(ctx: CliContext, work: Any) -> Any:
 
 
 def _print_report(ctx: CliContext, report: RunReport) -> None:
-    from app.store.models import MeetingStatus
+    from app.store.status import MeetingStatus
 
     if report.status == MeetingStatus.FAILED.value:
         ctx.error(report.message or "Processing failed.", report.fix)
@@ -99,8 +99,8 @@ def _print_report(ctx: CliContext, report: RunReport) -> None:
 
 def cmd_process(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.pipeline.runner import InputError
-    from app.store.models import MeetingStatus
     from app.store.queries import meeting_detail
+    from app.store.status import MeetingStatus
 
     pipeline = ctx.container.pipeline
     results = []

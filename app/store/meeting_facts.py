@@ -59,7 +59,8 @@ def meeting_facts(db: Database, meeting_id: str) -> MeetingFacts:
 def waiting_meeting_ids(db: Database) -> list[str]:
     """Meetings with a stage waiting for something to come back (e.g. the local model),
     oldest first: what to run again once it has."""
-    from app.store.models import JobState, Meeting
+    from app.store.models import Meeting
+    from app.store.status import JobState
 
     with db.session() as s:
         return list(s.scalars(

@@ -9,7 +9,6 @@ caller can forget it.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,6 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# The states live in the light app.store.status; named here too, beside the columns that hold them.
+from app.store.status import JobState as JobState
+from app.store.status import MeetingStatus as MeetingStatus
 
 
 def utcnow() -> datetime:
@@ -76,14 +79,6 @@ class SyncedMixin:
     BOOKKEEPING = frozenset(
         {"created_at", "updated_at", "version", "synced_at", "device_id"}
     )
-
-
-class MeetingStatus(enum.StrEnum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    NEEDS_ATTENTION = "needs_attention"  # some stage waits or failed; the rest is kept
-    READY = "ready"
-    FAILED = "failed"  # the audio itself could not be used
 
 
 class Meeting(SyncedMixin, Base):
@@ -161,16 +156,6 @@ class EmailDraft(SyncedMixin, Base):
     recipients: Mapped[str] = mapped_column(Text, default="")  # only ever typed by the user
     source_model: Mapped[str] = mapped_column(String(120), default="")
     prompt_version: Mapped[str] = mapped_column(String(40), default="")
-
-
-class JobState(enum.StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    WAITING = "waiting"  # e.g. no local model reachable yet; resumes by itself
-    NEEDS_ATTENTION = "needs_attention"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 class Job(Base):

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from app.sync.client import SupabaseRpc
 from app.sync.engine import SyncEngine
 from app.sync.errors import SyncBlocked
-from app.sync.worker import SyncStatus, SyncWorker, watch_local_changes
+from app.sync.status import SyncStatus
+from app.sync.worker import SyncWorker, watch_local_changes
 
 if TYPE_CHECKING:
     from app.container import Container

@@ -11,8 +11,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -24,18 +22,9 @@ from app.store.db import Database
 from app.store.models import SyncedMixin
 from app.sync.engine import RoundReport, SyncEngine
 from app.sync.errors import SyncError
+from app.sync.status import SyncStatus
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    state: str  # "syncing" | "idle" | "offline" | "needs_attention" | "stopped"
-    last_synced_at: datetime | None
-    pending: int
-    last_error: str = ""
-    fix: str = ""
-    retry_in_s: float | None = None
 
 
 def backoff_delay(failures: int, base_s: float, max_s: float, rng: random.Random) -> float:

@@ -13,8 +13,8 @@ def resume_interrupted(window: MainWindow) -> None:
     container = window.container
 
     def find() -> list[str]:
-        from app.store.models import MeetingStatus
         from app.store.queries import list_meetings
+        from app.store.status import MeetingStatus
 
         return [
             r.id

@@ -15,7 +15,7 @@ from app.ui.tasks import TaskRunner
 if TYPE_CHECKING:
     from app.container import Container
     from app.llm.backend import Availability
-    from app.ui.sync_controller import Status
+    from app.sync.status import SyncStatus
 
 _REPROBE_MS = 60_000
 
@@ -136,7 +136,7 @@ class StatusBar(QStatusBar):
                                       else "Cloud and sync are allowed where you turned them on.")
         self.show_sync(None)
 
-    def show_sync(self, status: Status | None) -> None:
+    def show_sync(self, status: SyncStatus | None) -> None:
         """Sync state in a few words, the whole story (error and fix) in the tooltip; a new
         problem is also said once, as one line, in the message area. ``status`` is what the
         sync controller last reported; None shows what the settings say until it does."""

@@ -14,26 +14,28 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from app.errors import RecapError
+from app.sync.status import (
+    CANNOT_START,
+    NOT_RUNNING,
+    OFF,
+    PRIVACY,
+    SIGN_IN_NEEDED,
+    STOPPED,
+    SyncStatus,
+)
 
 if TYPE_CHECKING:
     from app.container import Container
     from app.sync.client import SupabaseRpc
-    from app.sync.worker import SyncStatus, SyncWorker
+    from app.sync.worker import SyncWorker
 
 log = logging.getLogger(__name__)
 
-# States the controller reports itself, beside the worker's own (syncing, idle, offline, ...).
-OFF = "off"
-PRIVACY = "privacy"
-SIGN_IN_NEEDED = "sign_in_needed"
-CANNOT_START = "cannot_start"  # the settings are refused before any worker runs
-INACTIVE = (OFF, PRIVACY, SIGN_IN_NEEDED, CANNOT_START)
 QUIT_WAIT_S = 2.0  # how long quitting waits for a round in flight
 RESTART_WAIT_S = 60.0  # a settings change waits for it (off the GUI thread) before restarting
 
@@ -53,36 +55,16 @@ class _Running:
 
 
 class _Relay(QObject):
-    status = Signal(int, object)  # generation, Status (queued from other threads)
-
-
-@dataclass(frozen=True)
-class ControllerStatus:
-    """Where sync stands when no worker reports: the fields of the worker's SyncStatus (whose
-    module loads SQLAlchemy, too slow to import before the window first paints)."""
-
-    state: str
-    last_error: str = ""
-    fix: str = ""
-    last_synced_at: datetime | None = None
-    pending: int = 0
-
-
-if TYPE_CHECKING:
-    Status: TypeAlias = SyncStatus | ControllerStatus
-
-
-def controller_status(state: str, error: str = "", fix: str = "") -> ControllerStatus:
-    return ControllerStatus(state, error, fix)
+    status = Signal(int, object)  # generation, SyncStatus (queued from other threads)
 
 
 class SyncController(QObject):
-    status_changed = Signal(object)  # Status, on the GUI thread
+    status_changed = Signal(object)  # SyncStatus, on the GUI thread
 
     def __init__(self, container: Container, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.container = container
-        self.status: Status = controller_status(OFF)
+        self.status: SyncStatus = SyncStatus(OFF)
         self._relay = _Relay(self)
         self._relay.status.connect(self._deliver)
         self._generation = 0  # bumped by every restart: reports of older workers are dropped
@@ -122,7 +104,7 @@ class SyncController(QObject):
         else:
             wanted, reason = True, ""
         if not wanted:
-            self._deliver(generation, controller_status(reason))
+            self._deliver(generation, SyncStatus(reason))
             if self._running is None:
                 return  # nothing to stop: no thread needed
         threading.Thread(
@@ -159,7 +141,8 @@ class SyncController(QObject):
             except Exception as exc:  # a setting the client refuses: say so, keep the app going
                 log.info("sync not started: %s", exc)
                 fix = exc.fix if isinstance(exc, RecapError) else ""
-                self._relay.status.emit(generation, controller_status(CANNOT_START, str(exc), fix))
+                failed = SyncStatus(CANNOT_START, last_error=str(exc), fix=fix)
+                self._relay.status.emit(generation, failed)
 
     def _start(self, generation: int) -> _Running | None:
         from app.sync.service import build_engine, build_rpc
@@ -169,7 +152,7 @@ class SyncController(QObject):
         rpc = build_rpc(container)
         if not rpc.signed_in():  # reads the keychain only: no network
             rpc.close()
-            self._relay.status.emit(generation, controller_status(SIGN_IN_NEEDED))
+            self._relay.status.emit(generation, SyncStatus(SIGN_IN_NEEDED))
             return None
         relay = self._relay
 
@@ -190,13 +173,13 @@ class SyncController(QObject):
         return _Running(worker, rpc, unwatch)
 
     # -- on the GUI thread ---------------------------------------------------------------
-    def _deliver(self, generation: int, status: Status) -> None:
-        if generation != self._generation or self._closed or status.state == "stopped":
+    def _deliver(self, generation: int, status: SyncStatus) -> None:
+        if generation != self._generation or self._closed or status.state == STOPPED:
             return
         self.status = status
         self.status_changed.emit(status)
 
 
-def worker_active(status: Status) -> bool:
+def worker_active(status: SyncStatus) -> bool:
     """Does this status come from a running worker (so "Sync now" can do something)?"""
-    return status.state not in INACTIVE
+    return status.state not in NOT_RUNNING

@@ -7,11 +7,19 @@ from typing import TYPE_CHECKING
 
 from app.formatting import local_minute, recent_time
 from app.sync.errors import NotSignedIn
-from app.ui.sync_controller import CANNOT_START, OFF, PRIVACY, SIGN_IN_NEEDED
+from app.sync.status import (
+    CANNOT_START,
+    NEEDS_ATTENTION,
+    OFF,
+    OFFLINE,
+    PRIVACY,
+    SIGN_IN_NEEDED,
+    SYNCING,
+    SyncStatus,
+)
 
 if TYPE_CHECKING:
     from app.settings import Settings
-    from app.ui.sync_controller import Status
 
 SET_UP = "Set up sync in Settings → Sync."
 SIGN_IN = "Sign in from Settings → Sync."
@@ -19,12 +27,12 @@ SIGN_IN = "Sign in from Settings → Sync."
 _NOT_SIGNED_IN = str(NotSignedIn()).rstrip(".")
 
 
-def _last(status: Status) -> str:
+def _last(status: SyncStatus) -> str:
     when = status.last_synced_at
     return f"Last synced {local_minute(when)}." if when else "Not synced yet."
 
 
-def describe_sync(settings: Settings, status: Status | None) -> tuple[str, str, str]:
+def describe_sync(settings: Settings, status: SyncStatus | None) -> tuple[str, str, str]:
     """(label, tooltip, problem): ``problem`` is one line for the user, "" when all is well."""
     if settings.privacy_mode or (status is not None and status.state == PRIVACY):
         return "Sync: off", "Privacy mode is on: nothing is synced.", ""
@@ -38,14 +46,14 @@ def describe_sync(settings: Settings, status: Status | None) -> tuple[str, str, 
     if state == SIGN_IN_NEEDED:
         return "Sync: sign-in needed", SIGN_IN, ""
     line = f"{status.last_error} {status.fix}".strip()
-    if state in ("needs_attention", CANNOT_START):
+    if state in (NEEDS_ATTENTION, CANNOT_START):
         if status.last_error.startswith(_NOT_SIGNED_IN):
             return "Sync: sign-in needed", line, line
         return "Sync: needs attention", line, line
     waiting = f", {pending} pending" if pending else ""
-    if state == "offline":
+    if state == OFFLINE:
         return f"Sync: offline{waiting}", f"{line} {_last(status)}", line
-    if state == "syncing":
+    if state == SYNCING:
         return (
             f"Sync: {pending} pending, syncing…" if pending else "Sync: syncing…",
             _last(status),
