@@ -1,29 +1,67 @@
-"""The composition root: builds every service once, from paths and settings.
+"""The composition root: the one place that knows every service, and builds each with exactly
+what it needs.
 
-The CLI and the GUI each build one Container and hand it down; nothing in the core looks
-services up globally. Services are built on first use, so `recap list` never loads Whisper.
+The CLI and the GUI each build one Container and hand down what their parts need; nothing
+below them imports this module. Each service is built on first use (from any thread: building
+is serialised), which also makes this the boundary where heavy modules load: `recap list` never
+loads Whisper, and the window's first paint waits for no SQLAlchemy model or AI engine. Every
+other module imports at its top.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from functools import cached_property
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from app.logging_setup import configure_logging
 from app.paths import AppPaths, app_paths
 from app.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
+    import httpx
+
+    from app.llm.builtin.models import LLMModelStore
     from app.llm.services import LLMServices
     from app.net import NetworkGate
     from app.pipeline.runner import PipelineRunner
+    from app.pipeline.stage import Stage
     from app.store.db import Database
     from app.transcribe.engine import WhisperEngine
     from app.transcribe.model_store import ModelStore
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):  # noqa: N801 (used like @property)
+    """A service built on first use, once, whichever thread asks first; tests may replace it
+    by assigning before first use."""
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> lazy[T]: ...
+
+    @overload
+    def __get__(self, obj: Container, owner: type) -> T: ...
+
+    def __get__(self, obj: Container | None, owner: type) -> T | lazy[T]:
+        if obj is None:
+            return self
+        built = obj.__dict__
+        if self.name not in built:
+            with obj._building:
+                if self.name not in built:
+                    built[self.name] = self.build(obj)
+        return built[self.name]  # type: ignore[no-any-return]
 
 
 class Container:
@@ -33,6 +71,7 @@ class Container:
         self.settings = settings if settings is not None else load_settings(
             self.paths.settings_file
         )
+        self._building = threading.RLock()  # services build others they need: re-entrant
         self._engine_lock = threading.Lock()
         self._engine: WhisperEngine | None = None
         self._engine_key: tuple[str, int, str, bool] | None = None
@@ -40,7 +79,8 @@ class Container:
     def save_settings(self) -> None:
         save_settings(self.settings, self.paths.settings_file)
 
-    @cached_property
+    # -- the foundations -----------------------------------------------------------------
+    @lazy
     def db(self) -> Database:
         from app.store import migrate
         from app.store.db import Database
@@ -49,37 +89,30 @@ class Container:
         migrate.upgrade(db.engine, db.path, self.paths.backups)
         return db
 
-    @cached_property
-    def model_store(self) -> ModelStore:
-        from app.download import default_client_factory
-        from app.paths import bundled_models_dir
-        from app.transcribe.catalog import DEFAULT_BASE_URL
-        from app.transcribe.model_store import ModelStore
-
-        gate = self.net_gate
-        return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir(),
-                          client_factory=lambda: gate.guard(default_client_factory()),
-                          base_url=self.settings.transcription.models_url or DEFAULT_BASE_URL)
-
-    @cached_property
+    @lazy
     def net_gate(self) -> NetworkGate:
         """The one place that knows whether anything may leave this device (privacy mode)."""
         from app.net import NetworkGate
 
         return NetworkGate(lambda: self.settings.privacy_mode)
 
-    @cached_property
-    def pipeline(self) -> PipelineRunner:
-        from app.pipeline.runner import PipelineRunner
+    def download_client(self) -> httpx.Client:
+        """An HTTP client for model downloads that asks the gate before every request."""
+        from app.download import default_client_factory
 
-        return PipelineRunner(self)
+        return self.net_gate.guard(default_client_factory())
 
-    @cached_property
-    def llm(self) -> LLMServices:
-        """Local engines (Ollama, then the built-in one), Claude, the ledger, the privacy gate."""
-        from app.llm.services import build_llm_services
+    # -- the engines ---------------------------------------------------------------------
+    @lazy
+    def model_store(self) -> ModelStore:
+        """The Whisper models: built-in, downloaded and imported."""
+        from app.paths import bundled_models_dir
+        from app.transcribe.catalog import DEFAULT_BASE_URL
+        from app.transcribe.model_store import ModelStore
 
-        return build_llm_services(self, builtin=True)
+        return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir(),
+                          client_factory=self.download_client,
+                          base_url=self.settings.transcription.models_url or DEFAULT_BASE_URL)
 
     def whisper_engine(self) -> WhisperEngine:
         """The loaded Whisper model, kept between meetings; rebuilt when settings change."""
@@ -96,6 +129,47 @@ class Container:
                                              skip_silence=t.skip_silence)
                 self._engine_key = key
             return self._engine
+
+    @lazy
+    def llm_models(self) -> LLMModelStore:
+        """The built-in LLM's models (GGUF files and those shipped as packages)."""
+        from app.llm.builtin.models import LLMModelStore
+
+        return LLMModelStore(self.paths.models, self.paths.cache,
+                             client_factory=self.download_client)
+
+    @lazy
+    def llm(self) -> LLMServices:
+        """Local engines (Ollama, then the built-in one), Claude, the ledger, the privacy gate."""
+        from app.llm.builtin.provider import BuiltinProvider
+        from app.llm.services import LLMServices
+        from app.secrets import anthropic_api_key
+
+        builtin = BuiltinProvider(self.llm_models, lambda: self.settings.llm.builtin_model,
+                                  lambda: self.settings.llm.num_ctx,
+                                  enabled=lambda: self.settings.llm.use_builtin)
+        return LLMServices(settings=lambda: self.settings, db=self.db, gate=self.net_gate,
+                           api_key=anthropic_api_key, local_factories=[builtin])
+
+    # -- the pipeline --------------------------------------------------------------------
+    @lazy
+    def pipeline(self) -> PipelineRunner:
+        """The stages a meeting goes through, in order, each built with what it uses."""
+        from app.pipeline.decode import DecodeStage
+        from app.pipeline.draft import DraftStage
+        from app.pipeline.notes import NotesStage
+        from app.pipeline.runner import PipelineRunner
+        from app.pipeline.transcribe import TranscribeStage
+
+        pcm = self.paths.cache / "pcm"
+        stages: list[Stage] = [
+            DecodeStage(self.db, pcm),
+            TranscribeStage(self.db, pcm, self.whisper_engine,
+                            lambda: self.settings.transcription),
+            NotesStage(self.db, lambda: self.llm),
+            DraftStage(self.db, lambda: self.llm),
+        ]
+        return PipelineRunner(self.db, stages, log_file=self.paths.log_file)
 
     def close(self) -> None:
         with self._engine_lock:

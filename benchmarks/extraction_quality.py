@@ -137,7 +137,6 @@ def run_model(name: str, path: Path, meetings: list[Meeting], threads: int | Non
               verbose: bool) -> tuple[Score, float]:
     from app.container import Container
     from app.llm.builtin.backend import BuiltinBackend
-    from app.llm.services import build_llm_services
 
     backend = BuiltinBackend(path, model_name=name, threads=threads)
     started = time.monotonic()
@@ -148,7 +147,7 @@ def run_model(name: str, path: Path, meetings: list[Meeting], threads: int | Non
         from app.paths import app_paths
 
         container = Container(app_paths(home))
-        services = build_llm_services(container)
+        services = container.llm  # only its call context is used, on the backend above
         num_ctx = container.settings.llm.num_ctx
         for meeting in meetings:
             call = services.call_context(None, backend, threading.Event())

@@ -61,9 +61,7 @@ def _decoder(ctx: CliContext) -> Check:
 
 
 def _local_ai(ctx: CliContext) -> Check:
-    from app.llm.services import services_for
-
-    backend, tried = services_for(ctx.container).pick_local()
+    backend, tried = ctx.container.llm.pick_local()
     if backend is not None:
         return Check("Local AI", True, f"{backend.name} with {backend.model}")
     first = tried[0] if tried else None

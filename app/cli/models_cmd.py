@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.context import EXIT_OK, CliContext
-from app.cli.model_commands import (
+from app.cli.model_listing import (
     ListedModel,
     ListingLayout,
     ModelCommand,

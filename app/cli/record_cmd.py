@@ -178,7 +178,7 @@ def hand_over(ctx: CliContext, path: Path, title: str, *, quiet: bool,
         ctx.out(f"Queued as meeting {meeting_id} (record-only mode); "
                 "`recap resume` transcribes it later.")
         return EXIT_OK
-    from app.cli.core_cmds import cmd_process
+    from app.cli.meetings_cmd import cmd_process
 
     # `process` finds the meeting just queued (same file) and runs it, with its usual output.
     return cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet), ctx)

@@ -79,14 +79,15 @@ def _restore(history_id: int, ctx: CliContext) -> int:
 
 
 def _round(ctx: CliContext) -> int:
+    from app.sync.engine import SyncEngine
     from app.sync.errors import SyncNotConfigured
-    from app.sync.service import build_engine, build_rpc
+    from app.sync.service import open_rpc
 
     container = ctx.container
     if not container.settings.sync.enabled:
         raise SyncNotConfigured()
-    rpc = build_rpc(container)
-    engine = build_engine(container, rpc)
+    rpc = open_rpc(container.settings, container.net_gate)
+    engine = SyncEngine(container.db, rpc, container.settings.device_id)
     try:
         report = engine.run_round()
     except Exception as exc:
@@ -150,7 +151,7 @@ def _signed_in(container: Any) -> bool:
 
 
 def _sign_in(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.sync.service import build_rpc
+    from app.sync.service import open_rpc
 
     container = ctx.container
     email = args.email or container.settings.sync.email
@@ -160,7 +161,7 @@ def _sign_in(args: argparse.Namespace, ctx: CliContext) -> int:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass(f"Password for {email}: ")
-    rpc = build_rpc(container)
+    rpc = open_rpc(container.settings, container.net_gate)
     try:
         rpc.sign_in(email, password)
     finally:

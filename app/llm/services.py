@@ -1,8 +1,10 @@
-"""The AI layer's services, built once per container: engines, gate, ledger, call contexts.
+"""The AI layer's services: engines, gate, ledger, call contexts.
 
-Local engines are kept as factories in order of preference (Ollama first; the built-in
-llama.cpp engine of issue 4 is appended with ``add_local``), rebuilt from the live settings on
-each use so a changed host or model applies without a restart.
+Given exactly what they need (a settings getter, the database, the network gate, a getter for
+the Claude key, and any local engines beyond Ollama); app/container.py builds them once. Local
+engines are kept as factories in order of preference (Ollama first, then those given in
+``local_factories``, e.g. the built-in llama.cpp engine), rebuilt from the live settings on each
+use so a changed host or model applies without a restart.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from app.llm.backend import Availability, LLMBackend
 from app.llm.chain import CallContext
@@ -20,9 +21,6 @@ from app.llm.ollama_backend import OllamaBackend
 from app.net import NetworkGate
 from app.settings import LLMSettings, Settings
 from app.store.db import Database
-
-if TYPE_CHECKING:
-    from app.container import Container
 
 
 @dataclass
@@ -91,50 +89,3 @@ class LLMServices:
             cloud_key=lambda: bool(self.api_key()), meeting_id=meeting_id, cancel=cancel,
         )
 
-
-def _gate(container: Container) -> NetworkGate:
-    """The container's gate when it has one, so the whole app asks the same object."""
-    gate = getattr(container, "net_gate", None)
-    if isinstance(gate, NetworkGate):
-        return gate
-    return NetworkGate(lambda: container.settings.privacy_mode)
-
-
-def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
-    """The in-process llama.cpp engine (issue 4), tried after Ollama; None if not shipped."""
-    try:
-        from app.llm.builtin.models import LLMModelStore
-        from app.llm.builtin.provider import BuiltinProvider
-    except ImportError:
-        return None
-    from app.download import default_client_factory
-
-    gate = _gate(container)
-    store = LLMModelStore(container.paths.models, container.paths.cache,
-                          client_factory=lambda: gate.guard(default_client_factory()))
-    return BuiltinProvider(store, lambda: container.settings.llm.builtin_model,
-                           lambda: container.settings.llm.num_ctx,
-                           enabled=lambda: container.settings.llm.use_builtin)
-
-
-def build_llm_services(container: Container, *, builtin: bool = False) -> LLMServices:
-    """The AI services; ``builtin=True`` (what the container asks) adds the in-process engine.
-
-    Off by default so a caller wiring its own engines (tests, issue 4's) gets only Ollama.
-    """
-    from app.secrets import anthropic_api_key
-
-    services = LLMServices(
-        settings=lambda: container.settings, db=container.db,
-        gate=_gate(container), api_key=anthropic_api_key,
-    )
-    engine = builtin_engine(container) if builtin else None
-    if engine is not None:
-        services.add_local(engine)
-    return services
-
-
-def services_for(container: Container) -> LLMServices:
-    """The container's services if it builds them (``container.llm``), else fresh ones."""
-    existing = getattr(container, "llm", None)
-    return existing if isinstance(existing, LLMServices) else build_llm_services(container)

@@ -1,7 +1,9 @@
 """Drives a meeting through its persisted stages, so a crash or a quit resumes where it stopped.
 
-The runner owns the job rows; stages own their results. It runs in whatever thread calls it
-(the CLI and the GUI call it from a worker thread) and reports through a plain callback.
+The runner owns the job rows; stages own their results. It is given the database and the
+ordered stages (app/container.py builds both) and nothing else. It runs in whatever thread
+calls it (the CLI and the GUI call it from a worker thread) and reports through a plain
+callback.
 """
 
 from __future__ import annotations
@@ -9,80 +11,38 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.errors import RecapError
 from app.pipeline.compute import ComputeThread
+from app.pipeline.events import (
+    ProgressCallback,
+    ProgressEvent,
+    Resume,
+    RunReport,
+    StageReport,
+)
 from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
-from app.store.models import Job, JobState, Meeting, MeetingStatus, utcnow
-
-if TYPE_CHECKING:
-    from app.container import Container
+from app.store.db import Database
+from app.store.models import Job, Meeting, utcnow
+from app.store.status import JobState, MeetingStatus
 
 log = logging.getLogger(__name__)
 
 UNFINISHED_MEETING = (MeetingStatus.QUEUED, MeetingStatus.PROCESSING,
                       MeetingStatus.NEEDS_ATTENTION)
-RERUNNABLE_JOB = (JobState.PENDING, JobState.RUNNING, JobState.WAITING, JobState.CANCELLED,
-                  JobState.NEEDS_ATTENTION)
+# What a quit or a crash leaves behind: meetings stopped before the runner could finish them.
+INTERRUPTED_MEETING = (MeetingStatus.QUEUED, MeetingStatus.PROCESSING)
 
 
 class InputError(RecapError):
     """A file that cannot become a meeting at all (it does not exist)."""
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    meeting_id: str
-    stage: str
-    label: str
-    stage_progress: float  # 0..1 within the stage
-    overall: float  # 0..1 over all stages of the meeting
-    state: str = JobState.RUNNING.value
-
-
-@dataclass
-class StageReport:
-    stage: str
-    label: str
-    state: str
-    message: str = ""
-    fix: str = ""
-
-
-@dataclass
-class RunReport:
-    meeting_id: str
-    status: str
-    message: str = ""
-    fix: str = ""
-    stages: list[StageReport] = field(default_factory=list)
-
-    @property
-    def pending(self) -> list[StageReport]:
-        return [s for s in self.stages if s.state != JobState.DONE.value]
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
-
-
-def default_stages(container: Container) -> list[Stage]:
-    from app.pipeline.transcribe_stages import DecodeStage, TranscribeStage
-
-    stages: list[Stage] = [DecodeStage(), TranscribeStage()]
-    try:
-        from app.llm.stages import build_stages
-    except ImportError:  # the AI stages are optional at this layer
-        return stages
-    stages.extend(build_stages(container))
-    return stages
 
 
 def file_sha256(path: Path) -> str:
@@ -99,16 +59,12 @@ def title_from_path(path: Path) -> str:
 
 
 class PipelineRunner:
-    def __init__(self, container: Container, stages: Sequence[Stage] | None = None) -> None:
-        self.container = container
-        self._stages = list(stages) if stages is not None else None
+    def __init__(self, db: Database, stages: Sequence[Stage], *,
+                 log_file: Path | None = None) -> None:
+        self.db = db
+        self.stages = list(stages)
+        self.log_file = log_file  # named in the message of a stage's unexpected error
         self._compute: ComputeThread | None = None  # made on first use, for callers giving none
-
-    @property
-    def stages(self) -> list[Stage]:
-        if self._stages is None:
-            self._stages = default_stages(self.container)
-        return self._stages
 
     # -- adding meetings -------------------------------------------------------------------
     def add_file(self, path: Path | str, *, title: str | None = None) -> str:
@@ -118,7 +74,7 @@ class PipelineRunner:
             raise InputError(f"File not found: {source}", "Check the path and try again.")
         source = source.resolve()
         sha = file_sha256(source)
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             existing = s.scalars(
                 select(Meeting).where(Meeting.source_sha256 == sha,
                                       Meeting.deleted_at.is_(None),
@@ -136,14 +92,9 @@ class PipelineRunner:
             )
             s.add(meeting)
             s.flush()
-            # Job rows are made by run(): building the stage list imports the AI layer,
-            # which adding a file (e.g. a finished recording) should not wait for.
-            return meeting.id
+            return meeting.id  # its job rows are made when it first runs
 
-    def _ensure_jobs(self, s: object, meeting_id: str) -> None:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
+    def _ensure_jobs(self, s: Session, meeting_id: str) -> None:
         have = set(s.scalars(select(Job.stage).where(Job.meeting_id == meeting_id)))
         for position, stage in enumerate(self.stages):
             if stage.name not in have:
@@ -170,7 +121,7 @@ class PipelineRunner:
             if self._compute is None:
                 self._compute = ComputeThread()
             compute = self._compute
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             self._ensure_jobs(s, meeting_id)
             meeting = s.get_one(Meeting, meeting_id)
             if meeting.status == MeetingStatus.FAILED.value:
@@ -221,10 +172,9 @@ class PipelineRunner:
                                           (index + fraction) / count))
 
         progress(0.0)
-        ctx = StageContext(meeting_id, self.container, progress, cancel, dict(job.detail),
-                           compute)
+        ctx = StageContext(meeting_id, progress, cancel, dict(job.detail), compute)
         try:
-            if getattr(stage, "offloads_compute", False):
+            if stage.offloads_compute:
                 result = stage.run(ctx)
             else:
                 result = compute.submit(stage.run, ctx).result()
@@ -237,7 +187,8 @@ class PipelineRunner:
             result = StageResult(
                 Outcome.NEEDS_ATTENTION if index > 1 else Outcome.FAILED,
                 f"{stage.label} stopped on an unexpected error.",
-                f"Details are in the log: {self.container.paths.log_file}",
+                f"Details are in the log: {self.log_file}" if self.log_file else
+                "Details are in the log.",
             )
         state = {Outcome.DONE: JobState.DONE, Outcome.WAITING: JobState.WAITING,
                  Outcome.NEEDS_ATTENTION: JobState.NEEDS_ATTENTION,
@@ -252,25 +203,25 @@ class PipelineRunner:
 
     # -- bookkeeping -----------------------------------------------------------------------
     def _job(self, meeting_id: str, stage: str) -> Job:
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             return s.scalars(select(Job).where(Job.meeting_id == meeting_id,
                                                Job.stage == stage)).one()
 
     def _set_job(self, meeting_id: str, stage: str, **values: object) -> None:
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             job = s.scalars(select(Job).where(Job.meeting_id == meeting_id,
                                               Job.stage == stage)).one()
             for key, value in values.items():
                 setattr(job, key, value)
 
     def _finish(self, meeting_id: str, status: MeetingStatus, message: str, fix: str) -> None:
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             meeting = s.get_one(Meeting, meeting_id)
             meeting.status = status.value
             meeting.error = message if not fix else f"{message} {fix}"
 
     def _finish_from_jobs(self, meeting_id: str) -> None:
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             jobs = list(s.scalars(select(Job).where(Job.meeting_id == meeting_id)
                                   .order_by(Job.position)))
             meeting = s.get_one(Meeting, meeting_id)
@@ -284,7 +235,7 @@ class PipelineRunner:
 
     def report(self, meeting_id: str) -> RunReport:
         labels = {st.name: st.label for st in self.stages}
-        with self.container.db.session() as s:
+        with self.db.session() as s:
             meeting = s.get_one(Meeting, meeting_id)
             jobs = list(s.scalars(select(Job).where(Job.meeting_id == meeting_id)
                                   .order_by(Job.position)))
@@ -296,21 +247,25 @@ class PipelineRunner:
                                  stages)
             return RunReport(meeting_id, meeting.status, meeting.error, "", stages)
 
-    def unfinished(self) -> list[str]:
-        """Meetings with stages left to run (oldest first), e.g. after a crash or offline."""
-        with self.container.db.session() as s:
-            return list(s.scalars(
-                select(Meeting.id).where(
-                    Meeting.deleted_at.is_(None),
-                    Meeting.status.in_([m.value for m in UNFINISHED_MEETING]))
-                .order_by(Meeting.created_at)
-            ))
+    def to_resume(self, why: Resume) -> list[str]:
+        """The meetings to take up again, oldest first: the one definition of which, for each
+        reason (see ``Resume``)."""
+        query = select(Meeting.id).where(Meeting.deleted_at.is_(None))
+        if why is Resume.ENGINE_BACK:
+            query = (query.join(Job, Job.meeting_id == Meeting.id)
+                     .where(Job.state == JobState.WAITING.value).group_by(Meeting.id))
+        else:
+            wanted = INTERRUPTED_MEETING if why is Resume.AT_START else UNFINISHED_MEETING
+            query = query.where(Meeting.status.in_([m.value for m in wanted]))
+        with self.db.session() as s:
+            return list(s.scalars(query.order_by(Meeting.created_at)))
 
-    def resume(self, *, on_progress: ProgressCallback | None = None,
+    def resume(self, why: Resume = Resume.ASKED, *,
+               on_progress: ProgressCallback | None = None,
                cancel: threading.Event | None = None,
                compute: Executor | None = None) -> list[RunReport]:
         reports = []
-        for meeting_id in self.unfinished():
+        for meeting_id in self.to_resume(why):
             if cancel is not None and cancel.is_set():
                 break
             reports.append(self.run(meeting_id, on_progress=on_progress, cancel=cancel,

@@ -55,15 +55,3 @@ def meeting_facts(db: Database, meeting_id: str) -> MeetingFacts:
                                round(sum(c.cost_usd for c in calls), 6), models)
     return MeetingFacts(stages, ledger)
 
-
-def waiting_meeting_ids(db: Database) -> list[str]:
-    """Meetings with a stage waiting for something to come back (e.g. the local model),
-    oldest first: what to run again once it has."""
-    from app.store.models import Meeting
-    from app.store.status import JobState
-
-    with db.session() as s:
-        return list(s.scalars(
-            select(Meeting.id).join(Job, Job.meeting_id == Meeting.id)
-            .where(Meeting.deleted_at.is_(None), Job.state == JobState.WAITING.value)
-            .group_by(Meeting.id).order_by(Meeting.created_at)))

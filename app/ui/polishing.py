@@ -46,12 +46,11 @@ def run_polish(window: MainWindow, meeting_id: str) -> None:
     def work() -> Any:
         # Imported here: the AI layer pulls in the Anthropic SDK, slow to load.
         from app.llm.polish import propose
-        from app.llm.services import services_for
         from app.store.edits import save_email_draft
 
         save_email_draft(container.db, meeting_id, subject=subject, body=body,
                          recipients=recipients)
-        services = services_for(container)
+        services = container.llm
         return propose(services.call_context(meeting_id, None), container.db, meeting_id)
 
     def failed(exc: BaseException) -> None:

@@ -30,7 +30,7 @@ from app.pipeline.compute import ComputeThread
 
 if TYPE_CHECKING:
     from app.container import Container
-    from app.pipeline.runner import ProgressEvent
+    from app.pipeline.events import ProgressEvent
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,9 @@ def resume_interrupted(window: MainWindow) -> None:
     container = window.container
 
     def find() -> list[str]:
-        from app.store.queries import list_meetings
-        from app.store.status import MeetingStatus
+        from app.pipeline.events import Resume
 
-        return [
-            r.id
-            for r in list_meetings(container.db)
-            if r.status in (MeetingStatus.QUEUED.value, MeetingStatus.PROCESSING.value)
-        ]
+        return container.pipeline.to_resume(Resume.AT_START)
 
     def resume(ids: list[str]) -> None:
         for meeting_id in ids:
@@ -33,9 +28,9 @@ def resume_waiting_for_model(window: MainWindow) -> None:
     container = window.container
 
     def find() -> list[str]:
-        from app.store.meeting_facts import waiting_meeting_ids
+        from app.pipeline.events import Resume
 
-        return waiting_meeting_ids(container.db)
+        return container.pipeline.to_resume(Resume.ENGINE_BACK)
 
     def resume(ids: list[str]) -> None:
         for meeting_id in ids:

@@ -58,9 +58,7 @@ class StatusBar(QStatusBar):
 
     def _services(self) -> Any:
         """The AI services; importing them is slow (the Anthropic SDK): call off the GUI."""
-        from app.llm.services import services_for
-
-        return services_for(self.container)
+        return self.container.llm
 
     # -- local model ---------------------------------------------------------------------
     def refresh(self) -> None:

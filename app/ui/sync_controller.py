@@ -145,11 +145,12 @@ class SyncController(QObject):
                 self._relay.status.emit(generation, failed)
 
     def _start(self, generation: int) -> _Running | None:
-        from app.sync.service import build_engine, build_rpc
+        from app.sync.engine import SyncEngine
+        from app.sync.service import open_rpc
         from app.sync.worker import SyncWorker, watch_local_changes
 
         container = self.container
-        rpc = build_rpc(container)
+        rpc = open_rpc(container.settings, container.net_gate)
         if not rpc.signed_in():  # reads the keychain only: no network
             rpc.close()
             self._relay.status.emit(generation, SyncStatus(SIGN_IN_NEEDED))
@@ -163,7 +164,7 @@ class SyncController(QObject):
         # build_worker() would do the same, but the window restarts sync whenever settings
         # change, so it must be able to unhook the local-change watcher each time.
         worker = SyncWorker(
-            build_engine(container, rpc),
+            SyncEngine(container.db, rpc, container.settings.device_id),
             interval_s=container.settings.sync.interval_s,
             on_status=report,
             probe=rpc.probe,

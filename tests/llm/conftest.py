@@ -9,8 +9,11 @@ import pytest
 
 from app.container import Container
 from app.llm.chunking import Line
-from app.llm.services import LLMServices, build_llm_services
-from app.secrets import ANTHROPIC_KEY, set_secret
+from app.llm.services import LLMServices
+from app.pipeline.draft import DraftStage
+from app.pipeline.notes import NotesStage
+from app.pipeline.stage import Stage
+from app.secrets import ANTHROPIC_KEY, anthropic_api_key, set_secret
 from app.store.models import Meeting, Segment
 from tests.llm.fake_model import claude_answer, ollama_answer
 from tests.llm.meetings import MEETING_DAY
@@ -40,15 +43,25 @@ def container(ollama: OllamaStandIn) -> Iterator[Container]:
     box = Container()
     box.settings.llm.ollama_host = ollama.url
     box.settings.llm.timeout_s = 10.0
-    services = build_llm_services(box)  # Ollama only: these tests are about it
-    services.claude_max_retries = 0
-    box.llm = services
+    box.llm = ollama_only(box)  # these tests are about Ollama (and Claude)
     yield box
     box.close()
 
 
+def ollama_only(box: Container) -> LLMServices:
+    """The AI services without the built-in engine, Claude failing at once (no retries)."""
+    return LLMServices(settings=lambda: box.settings, db=box.db, gate=box.net_gate,
+                       api_key=anthropic_api_key, claude_max_retries=0)
+
+
 def services(container: Container) -> LLMServices:
     return container.llm
+
+
+def ai_stages(container: Container) -> list[Stage]:
+    """The notes and draft stages, on the container's AI services."""
+    return [NotesStage(container.db, lambda: container.llm),
+            DraftStage(container.db, lambda: container.llm)]
 
 
 def add_meeting(container: Container, lines: list[Line], title: str = "Planning",

@@ -2,7 +2,7 @@
 protocols for the official clients (see shared NOTES), scriptable per test.
 
 ``OllamaStandIn(answer=...)`` takes a callable that receives the /api/chat request body and
-returns a ``Reply``, so a test (or issue 4, with a real in-process model) decides every answer.
+returns a ``Reply``, so a test (or a real in-process model behind it) decides every answer.
 ``script`` is a queue of replies used first, for one-off failures.
 """
 

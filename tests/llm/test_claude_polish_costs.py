@@ -17,20 +17,19 @@ from app.llm.backend import ChatRequest, LLMError
 from app.llm.chain import NeedsAttention
 from app.llm.claude_backend import ClaudeBackend
 from app.llm.ledger import call_cost
-from app.llm.stages import DraftStage, NotesStage
 from app.net import NetworkGate
 from app.pipeline.stage import StageContext
 from app.secrets import ANTHROPIC_KEY, set_secret
 from app.store.models import EmailDraft, LLMCall
-from tests.llm.conftest import add_meeting, services
+from tests.llm.conftest import add_meeting, ai_stages, services
 from tests.llm.meetings import synthetic_meeting
 from tests.llm.standins import AnthropicStandIn, ClaudeReply, OllamaStandIn
 
 
 def _notes_and_draft(container: Container) -> str:
     meeting_id = add_meeting(container, synthetic_meeting(300)[0])
-    for stage in (NotesStage(), DraftStage()):
-        stage.run(StageContext(meeting_id, container, lambda f: None, threading.Event()))
+    for stage in ai_stages(container):
+        stage.run(StageContext(meeting_id, lambda f: None, threading.Event()))
     return meeting_id
 
 

@@ -38,12 +38,15 @@ def transcribed_sample() -> str:
 
 def test_resume_says_what_is_pending_then_finishes_and_show_prints_notes(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    # This test is about Ollama: leave out the built-in engine (issue 4 tests it).
-    monkeypatch.setattr("app.llm.services.builtin_engine", lambda container: None)
     server = OllamaStandIn(answer=ollama_answer)
     server.start()
     server.stop()  # a known port with nothing listening: Ollama is not running
     monkeypatch.setenv("OLLAMA_HOST", server.url)
+    # This test is about Ollama: the built-in engine is turned off (tests/llm_builtin tries it).
+    settings = Container()
+    settings.settings.llm.use_builtin = False
+    settings.save_settings()
+    settings.close()
     meeting_id = transcribed_sample()
 
     assert main(["resume"]) == 0

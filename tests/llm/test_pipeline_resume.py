@@ -6,17 +6,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.container import Container
-from app.llm.stages import DraftStage, NotesStage, build_stages
+from app.pipeline.draft import DraftStage
+from app.pipeline.notes import NotesStage
 from app.pipeline.runner import PipelineRunner
 from app.store.models import ActionItem, EmailDraft, Job, JobState, MeetingStatus
-from tests.llm.conftest import add_meeting
+from tests.llm.conftest import add_meeting, ai_stages
 from tests.llm.meetings import synthetic_meeting
 from tests.llm.standins import OllamaStandIn
 
 
 def test_waiting_stages_resume_when_ollama_is_back(container: Container,
                                                    ollama: OllamaStandIn) -> None:
-    runner = PipelineRunner(container, stages=build_stages(container))
+    runner = PipelineRunner(container.db, ai_stages(container))
     meeting_id = add_meeting(container, synthetic_meeting(600)[0])
     ollama.stop()
 
@@ -44,7 +45,7 @@ def test_parts_read_before_ollama_went_away_are_not_asked_again(
         container: Container, ollama: OllamaStandIn) -> None:
     from tests.llm.fake_model import ollama_answer
 
-    runner = PipelineRunner(container, stages=build_stages(container))
+    runner = PipelineRunner(container.db, ai_stages(container))
     lines, planted = synthetic_meeting(40 * 60)  # five chunks
     meeting_id = add_meeting(container, lines)
     answered = 0

@@ -20,8 +20,9 @@ from app.llm import polish
 from app.llm.backend import BackendUnavailable, ChatRequest
 from app.llm.chain import NeedsAttention
 from app.llm.claude_backend import ClaudeBackend
-from app.llm.stages import DraftStage, NotesStage
 from app.net import NetworkGate, PrivacyBlocked, is_loopback_host
+from app.pipeline.draft import DraftStage
+from app.pipeline.notes import NotesStage
 from app.pipeline.stage import Outcome, StageContext
 from app.store.models import EmailDraft
 from tests.llm.conftest import add_meeting, services
@@ -89,7 +90,7 @@ def leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Leaks]:
 
 
 def _ctx(container: Container, meeting_id: str) -> StageContext:
-    return StageContext(meeting_id, container, lambda f: None, threading.Event())
+    return StageContext(meeting_id, lambda f: None, threading.Event())
 
 
 def test_privacy_mode_lets_nothing_leave_the_device(
@@ -104,7 +105,7 @@ def test_privacy_mode_lets_nothing_leave_the_device(
     with container.db.session() as session:
         session.add(EmailDraft(meeting_id=meeting_id, subject="Notes", body="Hi all"))
 
-    notes = NotesStage().run(_ctx(container, meeting_id))
+    notes = NotesStage(container.db, lambda: container.llm).run(_ctx(container, meeting_id))
     assert notes.outcome is Outcome.WAITING and "Privacy mode is on" in notes.message
     with pytest.raises(NeedsAttention, match="privacy mode is on"):
         polish.propose(services(container).call_context(meeting_id, None), container.db,
@@ -129,9 +130,10 @@ def test_privacy_mode_with_local_ollama_works_and_never_escalates(
     lines, planted = synthetic_meeting(40 * 60)
     meeting_id = add_meeting(container, lines)
     ollama.script.extend([Reply("garbage"), Reply("garbage")])  # would escalate if allowed
-    result = NotesStage().run(_ctx(container, meeting_id))
+    result = NotesStage(container.db, lambda: container.llm).run(_ctx(container, meeting_id))
     assert result.outcome is Outcome.NEEDS_ATTENTION and "part 1" in result.message
-    assert DraftStage().run(_ctx(container, meeting_id)).outcome is Outcome.DONE
+    draft = DraftStage(container.db, lambda: container.llm)
+    assert draft.run(_ctx(container, meeting_id)).outcome is Outcome.DONE
     assert leaks.attempts == [] and leaks.loopback  # it did talk, to this machine only
     assert claude.requests == []
 
@@ -177,11 +179,8 @@ def test_a_guarded_httpx_client_is_stopped_before_it_connects(leaks: Leaks,
 def test_model_downloads_are_refused_in_privacy_mode(container: Container,
                                                      leaks: Leaks) -> None:
     from app.llm.builtin.models import CATALOG
-    from app.llm.services import builtin_engine
 
     container.settings.privacy_mode = True
-    provider = builtin_engine(container)
-    assert provider is not None
     with pytest.raises(PrivacyBlocked):
-        provider.store.download(CATALOG[0].name)  # type: ignore[attr-defined]
+        container.llm_models.download(CATALOG[0].name)  # the store the built-in engine uses
     assert leaks.attempts == []

@@ -25,11 +25,13 @@ from app.llm.grounding import normalise
 from app.llm.notes import extract_prompt, split
 from app.llm.routing import Task
 from app.llm.schemas import ChunkExtraction
-from app.llm.services import LLMServices, build_llm_services
-from app.llm.stages import DraftStage, NotesStage
+from app.llm.services import LLMServices
+from app.pipeline.draft import DraftStage
+from app.pipeline.notes import NotesStage
 from app.pipeline.stage import Outcome, StageContext, StageResult
 from app.store.models import ActionItem, EmailDraft, LLMCall, Meeting, Segment
 from tests.conftest import SAMPLES
+from tests.llm.conftest import ollama_only
 from tests.llm.fake_model import ollama_answer
 from tests.llm.standins import OllamaStandIn
 
@@ -51,8 +53,10 @@ def add_sample_meeting(container: Container, lines: list[str]) -> str:
         return meeting.id
 
 
-def run(stage: NotesStage | DraftStage, container: Container, meeting_id: str) -> StageResult:
-    return stage.run(StageContext(meeting_id, container, lambda f: None, threading.Event()))
+def run(stage: type[NotesStage | DraftStage], container: Container,
+        meeting_id: str) -> StageResult:
+    built = stage(container.db, lambda: container.llm)
+    return built.run(StageContext(meeting_id, lambda f: None, threading.Event()))
 
 
 def ledger(container: Container, meeting_id: str) -> list[LLMCall]:
@@ -62,7 +66,7 @@ def ledger(container: Container, meeting_id: str) -> list[LLMCall]:
 
 
 def wire(container: Container, local: list[object]) -> LLMServices:
-    services = build_llm_services(container)
+    services = ollama_only(container)
     for factory in local:
         services.add_local(factory)  # type: ignore[arg-type]
     container.llm = services  # type: ignore[attr-defined]
@@ -88,7 +92,7 @@ def test_without_ollama_the_builtin_model_writes_the_notes(container: Container,
     wire(container, [provider])
     meeting_id = add_sample_meeting(container, SAMPLE_LINES[3:9])
 
-    result = run(NotesStage(), container, meeting_id)
+    result = run(NotesStage, container, meeting_id)
     assert result.outcome in (Outcome.DONE, Outcome.NEEDS_ATTENTION), result.message
     calls = ledger(container, meeting_id)
     assert calls and calls[0].stage == "extract"
@@ -111,7 +115,7 @@ def test_without_ollama_the_builtin_model_writes_the_notes(container: Container,
             assert item.quote_start_ms is not None
             assert normalise(item.quote)[:20] in transcript
 
-    draft = run(DraftStage(), container, meeting_id)
+    draft = run(DraftStage, container, meeting_id)
     assert draft.outcome in (Outcome.DONE, Outcome.NEEDS_ATTENTION), draft.message
     if draft.outcome is Outcome.DONE and draft.detail:
         with container.db.session() as s:
@@ -126,7 +130,7 @@ def test_ollama_is_preferred_when_it_is_running(container: Container,
         container.settings.llm.ollama_host = ollama.url
         wire(container, [lambda: smol])
         meeting_id = add_sample_meeting(container, SAMPLE_LINES)
-        assert run(NotesStage(), container, meeting_id).outcome is Outcome.DONE
+        assert run(NotesStage, container, meeting_id).outcome is Outcome.DONE
     assert {c.backend for c in ledger(container, meeting_id)} == {"ollama"}
 
 
@@ -136,7 +140,7 @@ def test_with_no_engine_at_all_the_stage_waits_and_says_how_to_fix_it(
     store = LLMModelStore(tmp_path / "models", tmp_path / "cache")
     wire(container, [BuiltinProvider(store, lambda: "")])
     meeting_id = add_sample_meeting(container, SAMPLE_LINES)
-    result = run(NotesStage(), container, meeting_id)
+    result = run(NotesStage, container, meeting_id)
     assert result.outcome is Outcome.WAITING
     assert "Ollama" in result.message and "ollama serve" in result.fix
     assert ledger(container, meeting_id) == []

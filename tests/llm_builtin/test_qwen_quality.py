@@ -26,12 +26,13 @@ from app.llm.builtin.backend import BuiltinBackend
 from app.llm.chunking import Line
 from app.llm.grounding import normalise
 from app.llm.notes import NoteItem, extract_all, merge_items, split
-from app.llm.services import build_llm_services
-from app.llm.stages import DraftStage, NotesStage
 from app.paths import app_paths
+from app.pipeline.draft import DraftStage
+from app.pipeline.notes import NotesStage
 from app.pipeline.stage import Outcome, StageContext, StageResult
 from app.store.models import ActionItem, EmailDraft, LLMCall, Meeting, Segment
 from tests.conftest import REPO, SAMPLES
+from tests.llm.conftest import ollama_only
 from tests.llm.standins import OllamaStandIn
 from tests.llm_builtin.real_ollama import model_answer
 
@@ -133,7 +134,7 @@ def sample_run(qwen: BuiltinBackend,
     sample = json.loads((SAMPLES / "team-sync.json").read_text(encoding="utf-8"))
     lines = to_lines((SAMPLES / "team-sync.txt").read_text(encoding="utf-8").splitlines())
     with closing(stage_container(tmp_path_factory.mktemp("qwen-home"))) as container:
-        services = build_llm_services(container)
+        services = ollama_only(container)
         services.add_local(lambda: qwen)
         container.llm = services  # type: ignore[attr-defined]
         with container.db.session() as session:
@@ -144,9 +145,9 @@ def sample_run(qwen: BuiltinBackend,
                 session.add(Segment(meeting_id=meeting.id, idx=line.idx, start_ms=line.start_ms,
                                     end_ms=line.end_ms, text=line.text, speaker=line.speaker))
             meeting_id = meeting.id
-        ctx = StageContext(meeting_id, container, lambda f: None, threading.Event())
-        notes = NotesStage().run(ctx)
-        draft = DraftStage().run(ctx)
+        ctx = StageContext(meeting_id, lambda f: None, threading.Event())
+        notes = NotesStage(container.db, lambda: container.llm).run(ctx)
+        draft = DraftStage(container.db, lambda: container.llm).run(ctx)
         with container.db.session() as s:
             s.expire_on_commit = False
             yield SampleRun(
@@ -200,7 +201,7 @@ def test_eval_meetings_action_items(qwen: BuiltinBackend, name: str) -> None:
     data = json.loads((REPO / "resources" / "eval" / f"{name}.json").read_text("utf-8"))
     lines = to_lines(data["transcript"])
     with closing(Container()) as container:
-        services = build_llm_services(container)
+        services = ollama_only(container)
         call = services.call_context(None, qwen)
         parts = extract_all(call, split(lines, 8192), date.fromisoformat(data["meeting_date"]),
                             lambda f: None, lambda: None)
@@ -217,7 +218,7 @@ def test_ollama_backend_on_real_output_finds_the_sample_items(
     lines = to_lines((SAMPLES / "team-sync.txt").read_text(encoding="utf-8").splitlines())
     with OllamaStandIn(answer=model_answer(qwen)) as ollama:
         container.settings.llm.ollama_host = ollama.url
-        services = build_llm_services(container)
+        services = ollama_only(container)
         container.llm = services  # type: ignore[attr-defined]
         call = services.call_context(None, services.ollama())
         parts = extract_all(call, split(lines, 8192), date(2026, 3, 2),

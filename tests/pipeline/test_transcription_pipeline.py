@@ -16,8 +16,10 @@ import pytest
 
 from app.container import Container
 from app.export import export
-from app.pipeline.runner import PipelineRunner, ProgressEvent
-from app.pipeline.transcribe_stages import DecodeStage, TranscribeStage
+from app.pipeline.decode import DecodeStage
+from app.pipeline.events import ProgressEvent, Resume
+from app.pipeline.runner import PipelineRunner
+from app.pipeline.transcribe import TranscribeStage
 from app.store import queries
 from app.store.models import JobState, MeetingStatus
 from tests.conftest import FIXTURES, REPO, SAMPLES
@@ -39,7 +41,13 @@ def container(seeded_models: Path) -> Container:
 
 
 def audio_only(container: Container) -> PipelineRunner:
-    return PipelineRunner(container, [DecodeStage(), TranscribeStage()])
+    """The pipeline without the AI stages."""
+    pcm = container.paths.cache / "pcm"
+    return PipelineRunner(container.db, [
+        DecodeStage(container.db, pcm),
+        TranscribeStage(container.db, pcm, container.whisper_engine,
+                        lambda: container.settings.transcription),
+    ])
 
 
 def test_a_fixture_becomes_a_stored_searchable_transcript(container: Container) -> None:
@@ -142,9 +150,8 @@ _WORKER = """
 import sys
 from app.container import Container
 from app.pipeline.runner import PipelineRunner
-from app.pipeline.transcribe_stages import DecodeStage, TranscribeStage
 c = Container()
-PipelineRunner(c, [DecodeStage(), TranscribeStage()]).process_file(sys.argv[1])
+PipelineRunner(c.db, c.pipeline.stages[:2]).process_file(sys.argv[1])  # decode, transcribe
 """
 
 
@@ -171,7 +178,7 @@ def test_killed_mid_transcription_resumes_without_duplicates(container: Containe
     assert segments >= 3, "the worker never got going"
 
     runner = audio_only(container)
-    (meeting_id,) = runner.unfinished()
+    (meeting_id,) = runner.to_resume(Resume.ASKED)
     before = queries.meeting_detail(container.db, meeting_id).segments
     assert len(before) >= 3
     assert runner.run(meeting_id).status == MeetingStatus.READY.value

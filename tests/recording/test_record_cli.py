@@ -52,7 +52,7 @@ def handed_over(monkeypatch: pytest.MonkeyPatch) -> list[argparse.Namespace]:
         calls.append(args)
         return 0
 
-    monkeypatch.setattr("app.cli.core_cmds.cmd_process", fake_process)
+    monkeypatch.setattr("app.cli.meetings_cmd.cmd_process", fake_process)
     return calls
 
 

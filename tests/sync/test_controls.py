@@ -67,13 +67,13 @@ def test_privacy_mode_turns_sync_off_before_any_connection(
     server: Any, user: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from app.container import Container
-    from app.sync.service import build_rpc
+    from app.sync.service import open_rpc
 
     _configure(server, user, privacy=True)
     seen = len(server.requests)
     container = Container()
     with pytest.raises(SyncBlocked):
-        build_rpc(container)
+        open_rpc(container.settings, container.net_gate)
     container.close()
     assert main(["sync"]) == 1
     assert "Privacy mode is on" in capsys.readouterr().err

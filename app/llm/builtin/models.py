@@ -22,10 +22,10 @@ from app.download import (
     default_client_factory,
     download_file,
 )
+from app.errors import RecapError
 from app.llm.builtin import bundled
 from app.llm.builtin.gguf import BadModelFile, read_header
 from app.paths import bundled_models_dir
-from app.transcribe.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _RAM_FACTOR = 1.5
 _RAM_OVERHEAD = 512 << 20
 
 
-class LLMModelError(ModelError):
+class LLMModelError(RecapError):
     """A problem with a built-in LLM model file: one line, plus ``fix``."""
 
 

@@ -1,79 +1,44 @@
-"""The audio stages: decode to a PCM cache, then transcribe it with whisper.cpp.
+"""The transcribe stage: whisper.cpp over the decoded audio, segments saved as they arrive.
 
-Decoded audio goes to a raw float32 file in the cache folder and the transcriber memory-maps
-it, so a resumed run does not decode again and only one copy of the audio is ever in memory.
-Segments are committed as they arrive: a crash keeps every finished segment, and a resumed
-run starts from the end of the last one (the unique (meeting, idx) key forbids duplicates).
+Segments are committed as they arrive: a crash keeps every finished segment, and a resumed run
+starts from the end of the last one (the unique (meeting, idx) key forbids duplicates).
 
-Both stages run on the caller's thread (`offloads_compute`): whisper.cpp runs on `ctx.compute`
-(which the GUI keeps below its own priority), and its callbacks only hand segments and progress
-over a queue, so the database writes and progress reports happen here, at normal priority,
-instead of on a thread that may hold the GIL while the scheduler keeps it waiting.
+The stage runs on the caller's thread (``offloads_compute``): whisper.cpp runs through
+``ctx.submit`` (on the compute thread, which the GUI keeps below its own priority), and its
+callbacks only hand segments and progress over a queue, so the database writes and progress
+reports happen here, at normal priority, instead of on a thread that may hold the GIL while the
+scheduler keeps it waiting.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
 
+from app.audio.decode import SAMPLE_RATE
+from app.pipeline.decode import pcm_file
 from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
+from app.settings import TranscriptionSettings
+from app.store.db import Database
 from app.store.models import Meeting, Segment
-
-if TYPE_CHECKING:
-    from app.transcribe.engine import TranscribedSegment
+from app.transcribe.engine import (
+    EngineError,
+    TranscribedSegment,
+    TranscriptionCancelled,
+    WhisperEngine,
+)
+from app.transcribe.errors import ModelError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
-SAMPLE_RATE = 16_000
 _POLL_S = 0.1  # how often the stage looks whether whisper has finished, between segments
-
-
-def pcm_cache_path(ctx: StageContext) -> Path:
-    return ctx.container.paths.cache / "pcm" / f"{ctx.meeting_id}.f32"
-
-
-class DecodeStage:
-    name = "decode"
-    label = "Reading audio"
-    # Decoding is one thread of FFmpeg with the GIL released, driven by a Python loop that
-    # holds it between packets: it belongs on the caller's (normal priority) thread.
-    offloads_compute = True
-
-    def run(self, ctx: StageContext) -> StageResult:
-        from app.audio.decode import AudioError, decode, probe
-        from app.audio.errors import DecodeCancelled
-
-        with ctx.container.db.session() as s:
-            meeting = s.get_one(Meeting, ctx.meeting_id)
-            source = Path(meeting.source_path)
-        try:
-            info = probe(source)
-            audio = decode(source, progress=ctx.progress, cancel=ctx.cancel)
-        except DecodeCancelled as exc:  # the user stopped it: not a broken file
-            raise StageCancelled() from exc
-        except AudioError as exc:
-            return StageResult(Outcome.FAILED, str(exc), exc.fix)
-        ctx.check_cancel()
-        target = pcm_cache_path(ctx)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        audio.astype(np.float32, copy=False).tofile(tmp)
-        os.replace(tmp, target)
-        duration = len(audio) / SAMPLE_RATE
-        with ctx.container.db.session() as s:
-            meeting = s.get_one(Meeting, ctx.meeting_id)
-            meeting.duration_s = round(duration, 3)
-        return StageResult(Outcome.DONE, detail={"duration_s": duration, "codec": info.codec})
 
 
 class TranscribeStage:
@@ -81,11 +46,15 @@ class TranscribeStage:
     label = "Transcribing"
     offloads_compute = True
 
-    def run(self, ctx: StageContext) -> StageResult:
-        from app.transcribe.engine import TranscriptionCancelled
+    def __init__(self, db: Database, pcm_folder: Path, engine: Callable[[], WhisperEngine],
+                 settings: Callable[[], TranscriptionSettings]) -> None:
+        self.db = db
+        self.pcm_folder = pcm_folder
+        self.engine = engine  # the loaded model for the current settings (kept between runs)
+        self.settings = settings
 
-        container = ctx.container
-        cache = pcm_cache_path(ctx)
+    def run(self, ctx: StageContext) -> StageResult:
+        cache = pcm_file(self.pcm_folder, ctx.meeting_id)
         if not cache.exists():
             # The cache was cleared after a crash: tell the runner to decode again.
             return StageResult(Outcome.WAITING, "The decoded audio is gone; reading it again.",
@@ -96,12 +65,9 @@ class TranscribeStage:
         remaining = audio[start:]
         total = len(audio)
 
-        settings = container.settings.transcription
-        from app.transcribe.engine import EngineError
-        from app.transcribe.model_store import ModelError
-
+        settings = self.settings()
         try:
-            engine = container.whisper_engine()
+            engine = self.engine()
         except (ModelError, EngineError) as exc:
             return StageResult(Outcome.WAITING, f"Transcription model unavailable: {exc}",
                                exc.fix)
@@ -111,7 +77,7 @@ class TranscribeStage:
             text = seg.text.strip()
             if not text:
                 return
-            with container.db.session() as s:
+            with self.db.session() as s:
                 s.add(Segment(meeting_id=ctx.meeting_id, idx=next_idx, start_ms=seg.start_ms,
                               end_ms=seg.end_ms, text=text))
             next_idx += 1
@@ -123,7 +89,7 @@ class TranscribeStage:
         if len(remaining) > SAMPLE_RATE // 2:  # less than half a second left: nothing to hear
             arrived: queue.SimpleQueue[TranscribedSegment | float] = queue.SimpleQueue()
             stop = threading.Event()  # whisper's cancel: the user's, or this stage failing
-            whisper = _submit(ctx, lambda: engine.transcribe(
+            whisper = ctx.submit(lambda: engine.transcribe(
                 np.asarray(remaining), offset_ms=offset_ms, on_segment=arrived.put,
                 on_progress=arrived.put, cancel=stop))
             try:
@@ -134,7 +100,7 @@ class TranscribeStage:
                 return StageResult(Outcome.WAITING, f"Transcription model unusable: {exc}",
                                    exc.fix)
         ctx.progress(1.0)
-        with container.db.session() as s:
+        with self.db.session() as s:
             count = s.scalar(select(func.count()).select_from(Segment)
                              .where(Segment.meeting_id == ctx.meeting_id)) or 0
             meeting = s.get_one(Meeting, ctx.meeting_id)
@@ -147,9 +113,8 @@ class TranscribeStage:
                                "Check the file plays and has people talking in it.")
         return StageResult(Outcome.DONE, detail={"segments": count, "model": settings.model})
 
-    @staticmethod
-    def _resume_point(ctx: StageContext) -> tuple[int, int]:
-        with ctx.container.db.session() as s:
+    def _resume_point(self, ctx: StageContext) -> tuple[int, int]:
+        with self.db.session() as s:
             row = s.execute(
                 select(Segment.idx, Segment.end_ms).where(Segment.meeting_id == ctx.meeting_id)
                 .order_by(Segment.idx.desc()).limit(1)
@@ -157,22 +122,6 @@ class TranscribeStage:
         if row is None:
             return 0, 0
         return row.idx + 1, row.end_ms
-
-
-def _submit(ctx: StageContext, work: Callable[[], T]) -> Future[T]:
-    """Start `work` on the compute thread (or, with none given, on a thread of its own)."""
-    if ctx.compute is not None:
-        return ctx.compute.submit(work)
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work())
-        except BaseException as exc:  # re-raised by future.result() on the stage's thread
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="recap-transcribe", daemon=True).start()
-    return future
 
 
 def _handle_until_done(

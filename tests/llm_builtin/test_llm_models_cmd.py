@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import llm_models_cmd as llm_cli
 from app.cli.context import CliContext, run_handler
 from app.llm.builtin import bundled
-from app.llm.builtin import cli as llm_cli
 from app.settings import load_settings
 
 

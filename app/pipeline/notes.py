@@ -1,14 +1,16 @@
-"""The AI stages of the pipeline: notes (action items, summary, decisions) and the email draft.
+"""The notes stage: action items (owner, due date, the quote each came from), the summary and
+the decisions, written by the local model (Claude only as an allowed fallback).
 
-Both wait (``Outcome.WAITING``) when no local engine is reachable: nothing is lost and the
-runner retries them on ``recap resume`` or when the GUI sees Ollama come back. They read in one
-short session, call the model with no transaction open, and write in another short session.
+It reads the transcript in one short session, calls the model with no transaction open, and
+writes in another short session. Parts read before the engine went away are kept in the job's
+detail, so a resumed run does not ask for them again.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,7 +18,6 @@ from app.llm import prompts
 from app.llm.backend import BackendUnavailable, CallCancelled, LLMBackend
 from app.llm.chain import NeedsAttention
 from app.llm.chunking import Line
-from app.llm.email import ItemLine, compose_body, write_email
 from app.llm.notes import (
     ChunkNotes,
     NoteItem,
@@ -29,12 +30,11 @@ from app.llm.notes import (
     split,
     summarise,
 )
-from app.llm.services import LLMServices, services_for
-from app.pipeline.stage import Outcome, Stage, StageCancelled, StageContext, StageResult
-from app.store.models import ActionItem, EmailDraft, Meeting, Segment, utcnow
-
-if TYPE_CHECKING:
-    from app.container import Container
+from app.llm.services import LLMServices
+from app.pipeline.local_engine import local_engine, waiting
+from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
+from app.store.db import Database
+from app.store.models import ActionItem, Meeting, Segment, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,37 +42,25 @@ NOTES_PROMPT_VERSION = f"{prompts.EXTRACT_VERSION}+{prompts.SUMMARY_VERSION}"
 _SAVED_PARTS = "parts_done"
 
 
-def _waiting(services: LLMServices) -> tuple[LLMBackend | None, StageResult | None]:
-    local, reasons = services.pick_local()
-    if local is not None:
-        return local, None
-    if not reasons:
-        return None, StageResult(Outcome.WAITING, "No local model is available.",
-                                 "Start Ollama with `ollama serve`.")
-    # Every engine tried says why, and each fix is offered: any one of them unblocks it.
-    message = "; ".join(r.reason.rstrip(".") for r in reasons) + "."
-    fix = " Or: ".join(r.fix for r in reasons if r.fix)
-    return None, StageResult(Outcome.WAITING, message, fix)
-
-
-def _wait_result(exc: BackendUnavailable) -> StageResult:
-    return StageResult(Outcome.WAITING, str(exc), exc.fix)
-
-
 class NotesStage:
     name = "notes"
     label = "Writing notes"
+    offloads_compute = False
+
+    def __init__(self, db: Database, llm: Callable[[], LLMServices]) -> None:
+        self.db = db
+        self.llm = llm  # built on first use: the AI layer is slow to load
 
     def run(self, ctx: StageContext) -> StageResult:
-        services = services_for(ctx.container)
-        local, wait = _waiting(services)
+        services = self.llm()
+        local, wait = local_engine(services)
         if wait is not None:
             return wait
         return self._run(ctx, services, local)
 
     def _run(self, ctx: StageContext, services: LLMServices,
              local: LLMBackend | None) -> StageResult:
-        with ctx.container.db.session() as session:
+        with self.db.session() as session:
             meeting = session.get_one(Meeting, ctx.meeting_id)
             title, meeting_day = meeting.title, meeting.occurred_at.date()
             lines = [Line(s.idx, s.start_ms, s.end_ms, s.text, s.speaker) for s in session.scalars(
@@ -104,9 +92,9 @@ class NotesStage:
                 except NeedsAttention as exc:
                     problems.append(f"summary: {exc.reason}")
         except BackendUnavailable as exc:
-            waiting = _wait_result(exc)
-            waiting.detail[_SAVED_PARTS] = saved
-            return waiting
+            result = waiting(exc)
+            result.detail[_SAVED_PARTS] = saved
+            return result
         except CallCancelled:
             raise StageCancelled() from None
         if not readable:
@@ -114,7 +102,7 @@ class NotesStage:
                                "No notes could be written: " + parts[0].failure,
                                "Try a larger local model, or allow the cloud fallback.",
                                {"problems": problems})
-        detail = _store_notes(ctx.container, ctx.meeting_id, parts, tasks, summary_text,
+        detail = _store_notes(self.db, ctx.meeting_id, parts, tasks, summary_text,
                               summary_model)
         detail[_SAVED_PARTS] = {}  # stored for good: a rerun reads the meeting afresh
         ctx.progress(1.0)
@@ -126,11 +114,11 @@ class NotesStage:
         return StageResult(Outcome.DONE, detail=detail)
 
 
-def _store_notes(container: Container, meeting_id: str, parts: list[ChunkNotes],
+def _store_notes(db: Database, meeting_id: str, parts: list[ChunkNotes],
                  items: list[NoteItem], summary: str, summary_model: str) -> dict[str, Any]:
     decisions = merge_texts([p.decisions for p in parts])
     models = sorted({p.model for p in parts if p.model} | ({summary_model} - {""}))
-    with container.db.session() as session:
+    with db.session() as session:
         meeting = session.get_one(Meeting, meeting_id)
         # Replace earlier machine notes, but never an item the user has edited (version > 1).
         for old in session.scalars(select(ActionItem).where(
@@ -150,59 +138,3 @@ def _store_notes(container: Container, meeting_id: str, parts: list[ChunkNotes],
         meeting.notes_prompt_version = NOTES_PROMPT_VERSION
     return {"chunks": len(parts), "items": len(items),
             "unverified": sum(1 for i in items if not i.grounded), "models": models}
-
-
-class DraftStage:
-    name = "draft"
-    label = "Drafting the follow-up email"
-
-    def run(self, ctx: StageContext) -> StageResult:
-        services = services_for(ctx.container)
-        with ctx.container.db.session() as session:
-            meeting = session.get_one(Meeting, ctx.meeting_id)
-            title, summary, decisions = meeting.title, meeting.summary, list(meeting.decisions)
-            items = [ItemLine(a.text, a.owner, a.due_date, a.due_text) for a in session.scalars(
-                select(ActionItem).where(ActionItem.meeting_id == ctx.meeting_id,
-                                         ActionItem.deleted_at.is_(None),
-                                         ActionItem.grounded.is_(True))
-                .order_by(ActionItem.position))]
-        if not summary and not items and not decisions:
-            return StageResult(Outcome.DONE, "No notes yet, so no email was drafted.")
-        local, wait = _waiting(services)
-        if wait is not None:
-            return wait
-        call = services.call_context(ctx.meeting_id, local, ctx.cancel)
-        recap_text = summary or "; ".join(decisions) or "; ".join(i.text for i in items)
-        try:
-            answer = write_email(call, title, recap_text)
-        except BackendUnavailable as exc:
-            return _wait_result(exc)
-        except CallCancelled:
-            raise StageCancelled() from None
-        except NeedsAttention as exc:
-            return StageResult(Outcome.NEEDS_ATTENTION, f"No email draft: {exc.reason}", exc.fix)
-        body = compose_body(answer.value.opening, decisions, items, answer.value.closing,
-                            services.llm_settings().sign_off_name)
-        _store_draft(ctx.container, ctx.meeting_id, answer.value.subject.strip(), body,
-                     answer.model_label)
-        ctx.progress(1.0)
-        return StageResult(Outcome.DONE, detail={"model": answer.model_label})
-
-
-def _store_draft(container: Container, meeting_id: str, subject: str, body: str,
-                 model: str) -> None:
-    with container.db.session() as session:
-        recipients = ""
-        for old in session.scalars(select(EmailDraft).where(
-                EmailDraft.meeting_id == meeting_id, EmailDraft.deleted_at.is_(None))):
-            recipients = recipients or old.recipients
-            if old.version == 1:  # untouched machine draft: replace; an edited one stays
-                old.deleted_at = utcnow()
-        session.add(EmailDraft(meeting_id=meeting_id, subject=subject, body=body,
-                               recipients=recipients, source_model=model,
-                               prompt_version=prompts.DRAFT_VERSION))
-
-
-def build_stages(container: Container) -> list[Stage]:
-    """What the pipeline runner appends after transcription."""
-    return [NotesStage(), DraftStage()]

@@ -1,8 +1,4 @@
-"""recap llm-models list|download|import|use|delete|prepare — the built-in engine's models.
-
-A command module like those in ``app.cli`` (``register(sub)``; handlers take ``(args, ctx)``);
-listed in ``app.cli.COMMAND_MODULES`` to appear. Imports nothing heavy at module level.
-"""
+"""recap llm-models list|download|import|use|delete|prepare — the built-in engine's models."""
 
 from __future__ import annotations
 
@@ -10,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from app.cli.context import EXIT_OK, CliContext
-from app.cli.model_commands import (
+from app.cli.model_listing import (
     ListedModel,
     ListingLayout,
     ModelCommand,
@@ -42,10 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _store(ctx: CliContext) -> LLMModelStore:
-    from app.llm.builtin.models import LLMModelStore
-
-    paths = ctx.container.paths
-    return LLMModelStore(paths.models, paths.cache)
+    return ctx.container.llm_models  # downloads ask the privacy gate first
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:

@@ -40,12 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def cmd_polish(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.llm import polish
     from app.llm.chain import NeedsAttention
-    from app.llm.services import services_for
     from app.store.queries import resolve_id
 
     container = ctx.container
     meeting_id = resolve_id(container.db, args.id)
-    services = services_for(container)
+    services = container.llm
     try:
         proposal = polish.propose(services.call_context(meeting_id, None), container.db,
                                   meeting_id)
@@ -81,9 +80,8 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_costs(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.llm.services import services_for
 
-    report = services_for(ctx.container).ledger.report()
+    report = ctx.container.llm.ledger.report()
     if ctx.json_output:
         ctx.emit_json({
             "meetings": [m.__dict__ for m in report.meetings], "calls": report.calls,
@@ -162,9 +160,8 @@ def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_ollama(args: argparse.Namespace, ctx: CliContext) -> int:
     from app.llm.ollama_backend import OllamaBackend, PullProgress
-    from app.llm.services import services_for
 
-    backend = services_for(ctx.container).ollama()
+    backend = ctx.container.llm.ollama()
     if args.model:
         backend = OllamaBackend(backend.host, args.model, backend.num_ctx, backend.timeout_s,
                                 backend.gate)

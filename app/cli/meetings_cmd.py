@@ -11,7 +11,7 @@ from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
 from app.formatting import duration, position, utc_minute
 
 if TYPE_CHECKING:
-    from app.pipeline.runner import RunReport
+    from app.pipeline.events import RunReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -161,8 +161,10 @@ def _print_notes(ctx: CliContext, d: Any) -> None:
 
 
 def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
+    from app.pipeline.events import Resume
+
     pipeline = ctx.container.pipeline
-    ids = pipeline.unfinished()
+    ids = pipeline.to_resume(Resume.ASKED)
     if not ids:
         ctx.out("Nothing to resume: every meeting is finished.")
         return EXIT_OK
