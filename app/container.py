@@ -22,6 +22,13 @@ from app.settings import Settings, load_settings, save_settings
 if TYPE_CHECKING:
     import httpx
 
+    from app.actions.edits import Edits
+    from app.actions.local_ai import LocalAI
+    from app.actions.mail import Mail
+    from app.actions.meetings import Meetings
+    from app.actions.queries import Queries
+    from app.actions.recordings import Recordings
+    from app.actions.sync import Sync
     from app.llm.builtin.models import LLMModelStore
     from app.llm.services import LLMServices
     from app.net import NetworkGate
@@ -65,6 +72,8 @@ class lazy(Generic[T]):  # noqa: N801 (used like @property)
 
 
 class Container:
+    """Builds every service, and the use cases (it is the ``UseCases`` the faces call)."""
+
     def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
         self.paths = (paths or app_paths()).ensure()
         configure_logging(self.paths.log_file)
@@ -171,6 +180,51 @@ class Container:
         ]
         return PipelineRunner(self.db, stages, log_file=self.paths.log_file)
 
+    # -- the use cases (app/actions): what both faces call ---------------------------------
+    @lazy
+    def meetings(self) -> Meetings:
+        from app.actions.meetings import Meetings
+
+        return Meetings(self.db, self.pipeline)
+
+    @lazy
+    def edits(self) -> Edits:
+        from app.actions.edits import Edits
+
+        return Edits(self.db)
+
+    @lazy
+    def mail(self) -> Mail:
+        from app.actions.mail import Mail
+        from app.secrets import anthropic_api_key
+
+        return Mail(self.db, lambda: self.llm, lambda: self.settings, anthropic_api_key)
+
+    @lazy
+    def queries(self) -> Queries:
+        from app.actions.queries import Queries
+
+        return Queries(self.db)
+
+    @lazy
+    def sync(self) -> Sync:
+        from app.actions.sync import Sync
+
+        return Sync(self.db, lambda: self.settings, self.save_settings, self.net_gate)
+
+    @lazy
+    def local_ai(self) -> LocalAI:
+        from app.actions.local_ai import LocalAI
+
+        return LocalAI(lambda: self.llm)
+
+    @lazy
+    def recordings(self) -> Recordings:
+        from app.actions.recordings import Recordings
+
+        return Recordings(self.paths.recordings, self.pipeline,
+                          lambda: self.settings.recording.input_device)
+
     def close(self) -> None:
         with self._engine_lock:
             if self._engine is not None:
@@ -178,3 +232,10 @@ class Container:
                 self._engine = None
         if "db" in self.__dict__:
             self.db.dispose()
+
+
+if TYPE_CHECKING:
+    from app.actions import UseCases
+
+    def _provides_every_use_case(container: Container) -> UseCases:
+        return container  # mypy checks that the container satisfies UseCases

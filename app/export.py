@@ -1,4 +1,7 @@
-"""Export a meeting as Markdown, plain text, subtitles (SRT/VTT) or JSON."""
+"""Export a meeting as Markdown, plain text, subtitles (SRT/VTT) or JSON.
+
+Pure functions of a ``MeetingDetail``; light (no SQLAlchemy), so the CLI prints with them too.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import InvalidInput
 from app.formatting import position, subtitle_time, utc_minute
-from app.store.queries import MeetingDetail
+
+if TYPE_CHECKING:
+    from app.store.queries import MeetingDetail
 
 FORMATS = ("md", "txt", "srt", "vtt", "json")
 

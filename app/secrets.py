@@ -56,3 +56,11 @@ def delete_secret(name: str) -> None:
 
 def anthropic_api_key() -> str | None:
     return get_secret(ANTHROPIC_KEY)
+
+
+def keychain_backend() -> str:
+    """Which keychain ``keyring`` uses here, as module.Class (for `recap doctor`)."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"

@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parent.parent
 CORE = ["app/store", "app/audio", "app/transcribe", "app/pipeline", "app/llm", "app/sync",
         "app/cli", "app/paths.py", "app/settings.py", "app/net.py", "app/secrets.py",
         "app/container.py", "app/export.py", "app/logging_setup.py", "app/errors.py",
-        "app/formatting.py", "app/download.py", "app/file_lock.py"]
+        "app/formatting.py", "app/download.py", "app/file_lock.py",
+        "app/actions"]
 
 
 def test_ruff_is_clean() -> None:

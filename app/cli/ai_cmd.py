@@ -1,12 +1,19 @@
-"""polish, costs, email, key: the AI layer's commands (heavy imports only inside handlers)."""
+"""polish, costs, email, ollama, key: the AI layer's commands."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+from app.cli.progress import ProgressBar
+from app.errors import RecapError
+from app.secrets import ANTHROPIC_KEY, delete_secret, get_secret, set_secret
+
+if TYPE_CHECKING:
+    from app.llm.ollama_backend import PullProgress
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,19 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_polish(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.llm import polish
-    from app.llm.chain import NeedsAttention
-    from app.store.queries import resolve_id
-
-    container = ctx.container
-    meeting_id = resolve_id(container.db, args.id)
-    services = container.llm
+    mail = ctx.container.mail
+    meeting_id = ctx.container.queries.resolve(args.id)
     try:
-        proposal = polish.propose(services.call_context(meeting_id, None), container.db,
-                                  meeting_id)
-    except NeedsAttention as exc:
-        ctx.error(exc.reason, exc.fix or "Allow the cloud and add a key: `recap key set "
-                                         "anthropic`.")
+        proposal = mail.propose_polish(meeting_id)
+    except RecapError as exc:  # Claude not allowed, no key, no draft, no answer
+        ctx.error(str(exc), exc.fix or "Allow the cloud and add a key: `recap key set "
+                                       "anthropic`.")
         return EXIT_FAILED
     if ctx.json_output:
         ctx.emit_json({"meeting_id": meeting_id, "model": proposal.model,
@@ -65,7 +66,7 @@ def cmd_polish(args: argparse.Namespace, ctx: CliContext) -> int:
         return EXIT_OK
     accepted = args.yes or (not ctx.json_output and _confirm("Use the polished version?"))
     if accepted:
-        polish.accept(container.db, proposal)
+        mail.accept_polish(proposal, meeting_id)
         if not ctx.json_output:
             ctx.out("Polished draft saved.")
     elif not ctx.json_output:
@@ -80,8 +81,7 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_costs(args: argparse.Namespace, ctx: CliContext) -> int:
-
-    report = ctx.container.llm.ledger.report()
+    report = ctx.container.local_ai.costs()
     if ctx.json_output:
         ctx.emit_json({
             "meetings": [m.__dict__ for m in report.meetings], "calls": report.calls,
@@ -106,39 +106,23 @@ def cmd_costs(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_email(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.llm.email import mailto_url, parse_recipients
-    from app.llm.polish import latest_draft
-    from app.store.models import EmailDraft
-    from app.store.queries import resolve_id
-
-    db = ctx.container.db
-    meeting_id = resolve_id(db, args.id)
-    draft = latest_draft(db, meeting_id)
-    if draft is None:
-        ctx.error("This meeting has no email draft yet.", "Run `recap resume` to finish it.")
-        return EXIT_FAILED
-    recipients = parse_recipients(args.to if args.to is not None else draft.recipients)
-    if args.to is not None:
-        with db.session() as session:
-            session.get_one(EmailDraft, draft.id).recipients = ", ".join(recipients)
-    url = mailto_url(recipients, draft.subject, draft.body)
+    meeting_id = ctx.container.queries.resolve(args.id)
+    email = ctx.container.mail.address(meeting_id, args.to)
     if ctx.json_output:
-        data: dict[str, Any] = {"subject": draft.subject, "body": draft.body,
-                                "recipients": recipients, "mailto": url}
+        data: dict[str, Any] = {"subject": email.draft.subject, "body": email.draft.body,
+                                "recipients": email.recipients, "mailto": email.mailto}
         ctx.emit_json(data)
     else:
-        ctx.out(f"To: {', '.join(recipients) or '(add recipients with --to)'}")
-        ctx.out(f"Subject: {draft.subject}\n\n{draft.body}")
+        ctx.out(f"To: {', '.join(email.recipients) or '(add recipients with --to)'}")
+        ctx.out(f"Subject: {email.draft.subject}\n\n{email.draft.body}")
     if args.open:
-        import webbrowser
+        import webbrowser  # slow to import (subprocess, shlex): only when asked for
 
-        webbrowser.open(url)  # the mail app opens a new message; nothing is sent from here
+        webbrowser.open(email.mailto)  # the mail app opens a new message; nothing is sent here
     return EXIT_OK
 
 
 def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.secrets import ANTHROPIC_KEY, delete_secret, get_secret, set_secret
-
     if args.action == "status":
         stored = get_secret(ANTHROPIC_KEY) is not None
         ctx.out("A Claude API key is stored." if stored else "No Claude API key is stored.")
@@ -147,8 +131,6 @@ def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
         delete_secret(ANTHROPIC_KEY)
         ctx.out("Claude API key removed.")
         return EXIT_OK
-    import getpass
-
     key = getpass.getpass("Claude API key: ") if sys.stdin.isatty() else sys.stdin.readline()
     if not key.strip():
         ctx.error("No key given.", "Paste the key from console.anthropic.com.")
@@ -159,33 +141,28 @@ def cmd_key(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_ollama(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.llm.ollama_backend import OllamaBackend, PullProgress
+    local_ai = ctx.container.local_ai
+    if args.action == "pull":
+        bar = None if ctx.json_output else ProgressBar()
+        model = args.model or ctx.container.settings.llm.ollama_model
 
-    backend = ctx.container.llm.ollama()
-    if args.model:
-        backend = OllamaBackend(backend.host, args.model, backend.num_ctx, backend.timeout_s,
-                                backend.gate)
-    try:
-        if args.action == "pull":
-            from app.cli.progress import ProgressBar
+        def show(event: PullProgress) -> None:
+            if bar is not None:
+                bar.update(f"{model}: {event.status}"[:40], event.fraction or 0.0)
 
-            bar = None if ctx.json_output else ProgressBar()
-
-            def show(event: PullProgress) -> None:
-                if bar is not None:
-                    bar.update(f"{backend.model}: {event.status}"[:40], event.fraction or 0.0)
-
-            backend.pull(show)
+        try:
+            state = local_ai.pull(args.model, show)
+        finally:
             if bar is not None:
                 bar.finish()
-        status = backend.availability()
-    finally:
-        backend.close()
+    else:
+        state = local_ai.ollama(args.model)
+    status = state.availability
     if ctx.json_output:
-        ctx.emit_json({"host": backend.host, "model": backend.model, "ready": status.ok,
+        ctx.emit_json({"host": state.host, "model": state.model, "ready": status.ok,
                        "reason": status.reason, "fix": status.fix})
     elif status.ok:
-        ctx.out(f"Ollama at {backend.host} is ready with {backend.model}.")
+        ctx.out(f"Ollama at {state.host} is ready with {state.model}.")
     else:
         ctx.error(status.reason, status.fix)
     return EXIT_OK if status.ok else EXIT_FAILED

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
 from app.errors import RecapError
+from app.secrets import keychain_backend
 
 
 @dataclass
@@ -26,25 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _database(ctx: CliContext) -> Check:
-    from sqlalchemy import text
-
-    db = ctx.container.db
-    with db.session() as s:
-        result = s.execute(text("PRAGMA quick_check")).scalar()
-        count = s.execute(text("SELECT count(*) FROM meetings WHERE deleted_at IS NULL")).scalar()
-    ok = result == "ok"
-    return Check("Database", ok, f"{db.path} ({count} meetings)" if ok else str(result),
+    health = ctx.container.queries.health()
+    ok = health.problem == ""
+    return Check("Database", ok,
+                 f"{health.path} ({health.meetings} meetings)" if ok else health.problem,
                  "" if ok else f"Restore a backup from {ctx.container.paths.backups}")
 
 
 def _model(ctx: CliContext) -> Check:
-    from app.transcribe.model_store import ModelError
-
     name = ctx.container.settings.transcription.model
     store = ctx.container.model_store
     try:
         path = store.path_for(name)  # a built-in model is made here on first run
-    except ModelError as exc:
+    except RecapError as exc:
         return Check("Transcription model", False, str(exc), exc.fix)
     # Models kept in the user's folder are checked in full; one shipped inside an installer
     # is read-only and was checked when the installer was built.
@@ -55,13 +50,13 @@ def _model(ctx: CliContext) -> Check:
 
 
 def _decoder(ctx: CliContext) -> Check:
-    import av
+    import av  # the check is that the decoder loads at all
 
     return Check("Audio decoding", True, f"PyAV {av.__version__} (FFmpeg built in)")
 
 
 def _local_ai(ctx: CliContext) -> Check:
-    backend, tried = ctx.container.llm.pick_local()
+    backend, tried = ctx.container.local_ai.engine()
     if backend is not None:
         return Check("Local AI", True, f"{backend.name} with {backend.model}")
     first = tried[0] if tried else None
@@ -72,12 +67,9 @@ def _local_ai(ctx: CliContext) -> Check:
 
 
 def _keyring(ctx: CliContext) -> Check:
-    import keyring
-
-    backend = keyring.get_keyring()
-    name = type(backend).__name__
-    ok = "fail" not in type(backend).__module__ and name != "PlaintextKeyring"
-    return Check("Keychain", ok, f"{type(backend).__module__}.{name}",
+    where = keychain_backend()
+    ok = "fail" not in where and not where.endswith("PlaintextKeyring")
+    return Check("Keychain", ok, where,
                  "" if ok else "Install an OS keychain (e.g. gnome-keyring) to store API keys.",
                  required=False)
 

@@ -106,12 +106,7 @@ def cmd_delete(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def cmd_prepare(args: argparse.Namespace, ctx: CliContext) -> int:
     store = _store(ctx)
-    model = store.resolve(args.name or ctx.container.settings.llm.builtin_model)
-    if model is None:
-        from app.llm.builtin.provider import INSTALL_FIX
-
-        ctx.error("No built-in model is installed.", INSTALL_FIX)
-        return 1
+    model = store.chosen(args.name or ctx.container.settings.llm.builtin_model)
     path = store.prepare(model)
     ctx.out(f"{model.name} is ready: {path}")
     return EXIT_OK

@@ -1,17 +1,23 @@
-"""process, resume, list, show, search, export, delete."""
+"""process, resume, list, show, search, export, delete, rename."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+from app.cli.progress import run_with_progress
+from app.errors import RecapError
+from app.export import FORMATS, item_line, to_json
 from app.formatting import duration, position, utc_minute
+from app.pipeline.events import ProgressCallback, Resume, RunReport
 
 if TYPE_CHECKING:
-    from app.pipeline.events import RunReport
+    from app.actions.meetings import Meetings
+    from app.store.queries import MeetingDetail
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("export", help="export a meeting")
     p.add_argument("id")
-    p.add_argument("--format", "-f", default="md", choices=["md", "txt", "srt", "vtt", "json"])
+    p.add_argument("--format", "-f", default="md", choices=FORMATS)
     p.add_argument("--output", "-o", type=Path, help="file to write (default: print)")
     p.set_defaults(func=cmd_export)
 
@@ -52,40 +58,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_rename)
 
 
-def run_with_progress(ctx: CliContext, work: Any) -> Any:
-    """Run ``work(on_progress, cancel)`` on a worker thread; Ctrl-C cancels it cleanly."""
-    from app.cli.progress import ProgressBar
+def _process(ctx: CliContext, meetings: Meetings, meeting_id: str) -> RunReport:
+    def work(on_progress: ProgressCallback, cancel: threading.Event) -> RunReport:
+        return meetings.process(meeting_id, on_progress=on_progress, cancel=cancel)
 
-    bar = ProgressBar()
-    cancel = threading.Event()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["result"] = work(lambda e: bar.update(e.label, e.stage_progress), cancel)
-        except BaseException as exc:  # handed to the main thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="pipeline", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        cancel.set()
-        bar.finish()
-        ctx.error("Stopping… (what is done so far is kept)")
-        worker.join(10)
-    bar.finish()
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
+    return run_with_progress(ctx, work)
 
 
 def _print_report(ctx: CliContext, report: RunReport) -> None:
-    from app.store.status import MeetingStatus
-
-    if report.status == MeetingStatus.FAILED.value:
+    if report.failed:
         ctx.error(report.message or "Processing failed.", report.fix)
         return
     for stage in report.pending:
@@ -98,47 +79,34 @@ def _print_report(ctx: CliContext, report: RunReport) -> None:
 
 
 def cmd_process(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.pipeline.runner import InputError
-    from app.store.queries import meeting_detail
-    from app.store.status import MeetingStatus
-
-    pipeline = ctx.container.pipeline
+    meetings, queries = ctx.container.meetings, ctx.container.queries
     results = []
     failed = False
     for path in args.files:
         try:
-            meeting_id = pipeline.add_file(path, title=args.title)
-        except InputError as exc:
+            meeting_id = meetings.add_file(path, title=args.title).meeting_id
+        except RecapError as exc:  # this file cannot become a meeting: say why, go on
             ctx.error(str(exc), exc.fix)
             failed = True
             continue
-        report = run_with_progress(
-            ctx, lambda on_progress, cancel, m=meeting_id: pipeline.run(
-                m, on_progress=on_progress, cancel=cancel))
-        detail = meeting_detail(ctx.container.db, meeting_id)
+        report = _process(ctx, meetings, meeting_id)
+        detail = queries.detail(meeting_id)
         results.append((report, detail))
-        if report.status == MeetingStatus.FAILED.value:
-            failed = True
+        failed = failed or report.failed
         if ctx.json_output:
             continue
         ctx.out(f"Meeting {meeting_id}  {detail.row.title}  [{report.status}]")
         _print_report(ctx, report)
-        if report.status != MeetingStatus.FAILED.value and not args.quiet:
+        if not report.failed and not args.quiet:
             _print_notes(ctx, detail)
     if ctx.json_output:
-        import json
-
-        from app.export import to_json
-
         ctx.emit_json([{"status": r.status, "message": r.message,
                         "pending": [s.__dict__ for s in r.pending],
                         **json.loads(to_json(d))} for r, d in results])
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _print_notes(ctx: CliContext, d: Any) -> None:
-    from app.export import item_line
-
+def _print_notes(ctx: CliContext, d: MeetingDetail) -> None:
     if d.summary:
         ctx.out("\nSummary\n  " + d.summary.replace("\n", "\n  "))
     if d.decisions:
@@ -161,17 +129,14 @@ def _print_notes(ctx: CliContext, d: Any) -> None:
 
 
 def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.pipeline.events import Resume
-
-    pipeline = ctx.container.pipeline
-    ids = pipeline.to_resume(Resume.ASKED)
+    meetings = ctx.container.meetings
+    ids = meetings.to_resume(Resume.ASKED)
     if not ids:
         ctx.out("Nothing to resume: every meeting is finished.")
         return EXIT_OK
     reports = []
     for meeting_id in ids:
-        report = run_with_progress(ctx, lambda on_progress, cancel, m=meeting_id: pipeline.run(
-            m, on_progress=on_progress, cancel=cancel))
+        report = _process(ctx, meetings, meeting_id)
         reports.append(report)
         if not ctx.json_output:
             ctx.out(f"Meeting {meeting_id}  [{report.status}]")
@@ -183,9 +148,7 @@ def cmd_resume(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.store.queries import list_meetings
-
-    rows = list_meetings(ctx.container.db, status=args.status)
+    rows = ctx.container.queries.meetings(status=args.status)
     if ctx.json_output:
         ctx.emit_json([r.__dict__ for r in rows])
         return EXIT_OK
@@ -200,10 +163,7 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.export import to_json
-    from app.store.queries import meeting_detail
-
-    d = meeting_detail(ctx.container.db, args.id)
+    d = ctx.container.queries.detail(args.id)
     if ctx.json_output:
         ctx.out(to_json(d).rstrip())
         return EXIT_OK
@@ -219,9 +179,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_search(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.store.queries import search
-
-    hits = search(ctx.container.db, " ".join(args.text))
+    hits = ctx.container.queries.search(" ".join(args.text))
     if ctx.json_output:
         ctx.emit_json([h.__dict__ for h in hits])
         return EXIT_OK
@@ -236,30 +194,22 @@ def cmd_search(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.export import export
-    from app.store.queries import meeting_detail
-
-    text = export(meeting_detail(ctx.container.db, args.id), args.format)
+    meetings = ctx.container.meetings
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        meetings.export_to(args.id, args.output, args.format)
         ctx.out(f"Wrote {args.output}")
     else:
-        print(text, end="")
+        print(meetings.export(args.id, args.format), end="")
     return EXIT_OK
 
 
 def cmd_delete(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.store.queries import delete_meeting
-
-    meeting_id = delete_meeting(ctx.container.db, args.id)
-    ctx.out(f"Deleted meeting {meeting_id}.")
+    changes = ctx.container.meetings.delete(args.id)
+    ctx.out(f"Deleted meeting {changes.meeting_id}.")
     return EXIT_OK
 
 
 def cmd_rename(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.store.queries import rename_meeting, resolve_id
-
-    meeting_id = resolve_id(ctx.container.db, args.id)
-    rename_meeting(ctx.container.db, meeting_id, args.title)
-    ctx.out(f"Renamed meeting {meeting_id}.")
+    changes = ctx.container.meetings.rename(args.id, args.title)
+    ctx.out(f"Renamed meeting {changes.meeting_id}.")
     return EXIT_OK

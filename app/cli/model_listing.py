@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from app.cli.context import EXIT_OK, CliContext
+from app.cli.progress import ProgressBar
 
 Handler = Callable[[argparse.Namespace, CliContext], int]
 Progress = Callable[[int, int | None], None]  # (bytes done, total bytes or None if unknown)
@@ -85,8 +86,6 @@ def use_hint(command: str, name: str) -> str:
 
 def download_with_progress(ctx: CliContext, command: str, name: str, download: Downloader) -> int:
     """Downloads under a progress bar (Ctrl+C cancels the download) and says how to use it."""
-    from app.cli.progress import ProgressBar
-
     bar = ProgressBar()
     cancel = threading.Event()
 

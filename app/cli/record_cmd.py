@@ -8,7 +8,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from app.cli import meetings_cmd
 from app.cli.context import EXIT_FAILED, EXIT_OK, CliContext
+from app.errors import RecapError
 from app.formatting import duration, running_clock
 
 if TYPE_CHECKING:
@@ -89,9 +91,7 @@ class _LiveMeter:
 # -- commands -----------------------------------------------------------------------------
 
 def cmd_devices(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.audio.sources import list_input_devices
-
-    devices = list_input_devices()
+    devices = ctx.container.recordings.devices()
     if ctx.json_output:
         ctx.emit_json([d.__dict__ for d in devices])
         return EXIT_OK
@@ -106,32 +106,24 @@ def cmd_devices(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
-def record(ctx: CliContext, device: int | None, duration: float | None,
+def record(ctx: CliContext, device: int | None, limit_s: float | None,
            stream: TextIO | None = None) -> RecordingResult | None:
-    """Record until Ctrl-C, the duration, or an error; None if recording could not start."""
-    from app.audio.capture_errors import RecordingError
-    from app.audio.recorder import Recorder
-    from app.audio.sources import SoundDeviceSource
-
+    """Record until Ctrl-C, ``limit_s`` seconds, or an error; None if recording could not
+    start."""
     stream = stream or sys.stderr
-    container = ctx.container
-    try:
-        source = SoundDeviceSource(device)
-    except RecordingError as exc:
-        ctx.error(exc.message, exc.fix)
-        return None
+    recordings = ctx.container.recordings
     meter = _LiveMeter(stream)
-    recorder = Recorder(source, container.paths.recordings, on_level=meter.update)
     try:
-        path = recorder.start()
-    except RecordingError as exc:
+        source = recordings.microphone(device)
+        recorder = recordings.start(source, on_level=meter.update)
+    except RecapError as exc:  # no microphone, permission denied, disk full...
         ctx.error(exc.message, exc.fix)
         return None
-    until = f"for {duration:g} s" if duration is not None else "until Ctrl-C"
+    until = f"for {limit_s:g} s" if limit_s is not None else "until Ctrl-C"
     stream.write(f"Recording from {source.device_name} ({source.sample_rate} Hz) {until}.\n"
-                 f"Saving to {path}\n")
+                 f"Saving to {recorder.path}\n")
     stream.flush()
-    deadline = time.monotonic() + duration if duration is not None else None
+    deadline = time.monotonic() + limit_s if limit_s is not None else None
     try:
         while True:
             left = deadline - time.monotonic() if deadline is not None else 0.1
@@ -171,17 +163,14 @@ def hand_over(ctx: CliContext, path: Path, title: str, *, quiet: bool,
     Once the pipeline has it (a meeting row exists, even if processing then fails and waits
     for `recap resume`), recovery stops offering it.
     """
-    from app.audio.recovery import queue_recording
-
-    meeting_id = queue_recording(ctx.container.pipeline, path, title)
+    meeting_id = ctx.container.recordings.hand_over(path, title).meeting_id
     if record_only:
         ctx.out(f"Queued as meeting {meeting_id} (record-only mode); "
                 "`recap resume` transcribes it later.")
         return EXIT_OK
-    from app.cli.meetings_cmd import cmd_process
-
     # `process` finds the meeting just queued (same file) and runs it, with its usual output.
-    return cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet), ctx)
+    return meetings_cmd.cmd_process(argparse.Namespace(files=[path], title=title, quiet=quiet),
+                                    ctx)
 
 
 def _describe(c: RecoveryCandidate) -> str:
@@ -190,16 +179,15 @@ def _describe(c: RecoveryCandidate) -> str:
 
 
 def cmd_recover(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.audio.recovery import discard, find_unfinished
-
-    candidates = find_unfinished(ctx.container.paths.recordings)
+    recordings = ctx.container.recordings
+    candidates = recordings.unfinished()
     if args.discard:
         chosen = next((c for c in candidates if c.id == args.discard), None)
         if chosen is None:
             ctx.error(f"No unfinished recording called {args.discard}.",
                       "Run `recap recover` to list them.")
             return EXIT_FAILED
-        discard(chosen)
+        recordings.discard(chosen)
         ctx.out(f"Deleted {chosen.path.name}.")
         return EXIT_OK
     if ctx.json_output:

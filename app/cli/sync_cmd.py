@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict
 
+from app.cli.context import CliContext
 from app.formatting import local_minute, local_second
-
-if TYPE_CHECKING:
-    from app.cli.context import CliContext
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,56 +43,27 @@ def cmd_sync(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _history(ctx: CliContext) -> int:
-    from app.sync.history import REASONS, list_history
-
-    with ctx.container.db.session() as session:
-        entries = list_history(session)
-        rows: list[dict[str, Any]] = [
-            {"id": e.id, "kind": e.kind, "row_id": e.row_id, "reason": e.reason,
-             "deleted": e.deleted, "recorded_at": e.recorded_at,
-             "restored_at": e.restored_at, "data": e.data} for e in entries]
+    entries = ctx.container.sync.history()
     if ctx.json_output:
-        ctx.emit_json(rows)
+        ctx.emit_json([asdict(e) for e in entries])
         return 0
-    if not rows:
+    if not entries:
         ctx.out("No conflicting versions: nothing was overridden.")
-    for row in rows:
-        label = row["data"].get("title") or row["data"].get("text") or \
-            row["data"].get("subject") or row["row_id"]
-        when = local_minute(row["recorded_at"])
-        done = " (restored)" if row["restored_at"] else ""
-        ctx.out(f"{row['id']:>4}  {when}  {row['kind']}: {label}{done}")
-        ctx.out(f"      {REASONS.get(row['reason'], row['reason'])}")
+    for e in entries:
+        done = " (restored)" if e.restored_at else ""
+        ctx.out(f"{e.id:>4}  {local_minute(e.recorded_at)}  {e.kind}: {e.label}{done}")
+        ctx.out(f"      {e.why}")
     return 0
 
 
 def _restore(history_id: int, ctx: CliContext) -> int:
-    from app.sync.history import restore
-
-    with ctx.container.db.session() as session:
-        obj = restore(session, history_id)
-        kind_id = obj.id
-    ctx.out(f"Restored {kind_id}; it syncs with the next round.")
+    restored = ctx.container.sync.restore(history_id)
+    ctx.out(f"Restored {restored.row_id}; it syncs with the next round.")
     return 0
 
 
 def _round(ctx: CliContext) -> int:
-    from app.sync.engine import SyncEngine
-    from app.sync.errors import SyncNotConfigured
-    from app.sync.service import open_rpc
-
-    container = ctx.container
-    if not container.settings.sync.enabled:
-        raise SyncNotConfigured()
-    rpc = open_rpc(container.settings, container.net_gate)
-    engine = SyncEngine(container.db, rpc, container.settings.device_id)
-    try:
-        report = engine.run_round()
-    except Exception as exc:
-        engine.record_error(str(exc))
-        raise
-    finally:
-        rpc.close()
+    report = ctx.container.sync.run_round()
     if ctx.json_output:
         ctx.emit_json(report.__dict__)
     else:
@@ -106,82 +75,39 @@ def _round(ctx: CliContext) -> int:
 
 
 def _status(ctx: CliContext) -> int:
-    from app.sync.engine import SyncEngine
-
-    container = ctx.container
-    settings = container.settings
-    engine = SyncEngine(container.db, rpc=None, device_id=settings.device_id)  # type: ignore[arg-type]
-    state = engine.state()
-    info: dict[str, Any] = {
-        "enabled": settings.sync.enabled and not settings.privacy_mode,
-        "privacy_mode": settings.privacy_mode,
-        "project_url": settings.sync.supabase_url,
-        "email": settings.sync.email,
-        "signed_in": _signed_in(container),
-        "last_synced_at": state.last_synced_at,
-        "pending": engine.pending_count(),
-        "last_error": state.last_error,
-    }
+    state = ctx.container.sync.overview()
     if ctx.json_output:
-        ctx.emit_json(info)
+        ctx.emit_json(asdict(state))
         return 0
-    if settings.privacy_mode:
+    if state.privacy_mode:
         ctx.out("Sync: off (privacy mode is on)")
-    elif not settings.sync.enabled:
+    elif not state.enabled:
         ctx.out("Sync: not set up (see README: Sync between devices)")
     else:
-        who = settings.sync.email or "?"
-        ctx.out(f"Sync: on, {settings.sync.supabase_url} as {who}"
-                + ("" if info["signed_in"] else " (not signed in: recap sync --sign-in)"))
+        ctx.out(f"Sync: on, {state.project_url} as {state.email or '?'}"
+                + ("" if state.signed_in else " (not signed in: recap sync --sign-in)"))
     last = state.last_synced_at
     ctx.out(f"Last synced: {local_second(last) if last else 'never'}")
-    ctx.out(f"Waiting to sync: {info['pending']}")
+    ctx.out(f"Waiting to sync: {state.pending}")
     if state.last_error:
         ctx.out(f"Last error: {state.last_error}")
     return 0
 
 
-def _signed_in(container: Any) -> bool:
-    sync = container.settings.sync
-    if not sync.supabase_url or not sync.supabase_anon_key:
-        return False
-    from app.sync.client import SupabaseRpc
-
-    return SupabaseRpc(sync.supabase_url, sync.supabase_anon_key, sync.email).signed_in()
-
-
 def _sign_in(args: argparse.Namespace, ctx: CliContext) -> int:
-    from app.sync.service import open_rpc
-
-    container = ctx.container
-    email = args.email or container.settings.sync.email
+    email = args.email or ctx.container.settings.sync.email
     if not email:
         email = input("Email: ").strip()
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass(f"Password for {email}: ")
-    rpc = open_rpc(container.settings, container.net_gate)
-    try:
-        rpc.sign_in(email, password)
-    finally:
-        rpc.close()
-    container.settings.sync.email = email
-    container.settings.sync.enabled = True
-    container.save_settings()
+    ctx.container.sync.sign_in(email, password)
     ctx.out(f"Signed in as {email}. Run `recap sync` to sync now.")
     return 0
 
 
 def _sign_out(ctx: CliContext) -> int:
-    from app.sync.client import SupabaseRpc
-
-    sync = ctx.container.settings.sync
-    if sync.supabase_url and sync.supabase_anon_key:
-        rpc = SupabaseRpc(sync.supabase_url, sync.supabase_anon_key, sync.email)
-        rpc.sign_out()
-        rpc.close()
-    ctx.container.settings.sync.enabled = False
-    ctx.container.save_settings()
+    ctx.container.sync.sign_out()
     ctx.out("Signed out. Notes stay on this device; nothing more is sent.")
     return 0

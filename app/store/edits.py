@@ -15,13 +15,13 @@ from app.errors import InvalidInput
 from app.store.db import Database
 from app.store.models import ActionItem, EmailDraft, Meeting
 
-_UNSET = object()
+UNSET = object()  # "leave it as it is" (None is a value: no due date)
 
 
 def update_action_item(db: Database, item_id: str, *, text: str | None = None,
-                       owner: str | None = None, due_date: date | None | object = _UNSET,
-                       done: bool | None = None) -> None:
-    """Change what the user edited; ``due_date=None`` clears the date."""
+                       owner: str | None = None, due_date: date | None | object = UNSET,
+                       done: bool | None = None) -> str:
+    """Change what the user edited; ``due_date=None`` clears the date. Returns the meeting id."""
     with db.session() as s:
         item = s.get_one(ActionItem, item_id)
         if text is not None and text.strip() != item.text:
@@ -30,10 +30,11 @@ def update_action_item(db: Database, item_id: str, *, text: str | None = None,
             item.text = text.strip()
         if owner is not None and owner.strip() != item.owner:
             item.owner = owner.strip()[:120]
-        if due_date is not _UNSET and due_date != item.due_date:
+        if due_date is not UNSET and due_date != item.due_date:
             item.due_date = due_date  # type: ignore[assignment]
         if done is not None and done != item.done:
             item.done = done
+        return item.meeting_id
 
 
 def add_action_item(db: Database, meeting_id: str, text: str, owner: str = "") -> str:
@@ -65,6 +66,14 @@ def save_email_draft(db: Database, meeting_id: str, *, subject: str, body: str,
                 setattr(draft, name, value)
         s.flush()
         return draft.id
+
+
+def set_email_recipients(db: Database, draft_id: str, recipients: str) -> None:
+    """Who the draft is for (only ever typed by the user)."""
+    with db.session() as s:
+        draft = s.get_one(EmailDraft, draft_id)
+        if draft.recipients != recipients:
+            draft.recipients = recipients
 
 
 def set_local_only(db: Database, meeting_id: str, local_only: bool) -> None:

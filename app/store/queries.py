@@ -175,12 +175,15 @@ def meeting_detail(db: Database, meeting_id: str) -> MeetingDetail:
                              segments, items, email, jobs, calls)
 
 
-def rename_meeting(db: Database, meeting_id: str, title: str) -> None:
+def rename_meeting(db: Database, meeting_id: str, title: str) -> str:
+    """Rename a meeting (``meeting_id`` may be the first characters); returns its full id."""
     title = title.strip()
     if not title:
         raise InvalidInput("A meeting needs a title.")
     with db.session() as s:
-        _live_meeting(s, meeting_id).title = title[:300]
+        meeting = _live_meeting(s, meeting_id)
+        meeting.title = title[:300]
+        return meeting.id
 
 
 def delete_meeting(db: Database, meeting_id: str) -> str:
@@ -207,10 +210,12 @@ def restore_meeting(db: Database, meeting_id: str) -> None:
         m.deleted_at = None
 
 
-def update_segment_text(db: Database, segment_id: str, new_text: str) -> None:
+def update_segment_text(db: Database, segment_id: str, new_text: str) -> str:
+    """Correct a transcript line; returns the id of its meeting."""
     with db.session() as s:
         seg = s.get_one(Segment, segment_id)
         seg.text = new_text
+        return seg.meeting_id
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,10 @@ _RAM_FACTOR = 1.5
 _RAM_OVERHEAD = 512 << 20
 
 
+INSTALL_FIX = ('Install the offline model with `pip install "recap[offline-llm]"`, or download '
+               "one with `recap llm-models download`.")
+
+
 class LLMModelError(RecapError):
     """A problem with a built-in LLM model file: one line, plus ``fix``."""
 
@@ -178,6 +182,13 @@ class LLMModelStore:
         if fitting:
             return max(fitting, key=lambda m: m.size)
         return min(models, key=lambda m: m.size)
+
+    def chosen(self, preferred: str = "") -> LLMModel:
+        """What ``resolve`` picks; ``LLMModelError`` with the fix when nothing is installed."""
+        model = self.resolve(preferred)
+        if model is None:
+            raise LLMModelError("No built-in model is installed.", INSTALL_FIX)
+        return model
 
     def prepare(self, model: LLMModel) -> Path:
         """A loadable path: packaged models are verified (and assembled) here, once."""

