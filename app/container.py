@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from app.logging_setup import configure_logging
-from app.paths import AppPaths, app_paths
+from app.net import NetworkGate
+from app.paths import AppPaths, app_paths, bundled_models_dir
+from app.secrets import anthropic_api_key
 from app.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from app.actions.sync import Sync
     from app.llm.builtin.models import LLMModelStore
     from app.llm.services import LLMServices
-    from app.net import NetworkGate
     from app.pipeline.runner import PipelineRunner
     from app.pipeline.stage import Stage
     from app.store.db import Database
@@ -101,8 +102,6 @@ class Container:
     @lazy
     def net_gate(self) -> NetworkGate:
         """The one place that knows whether anything may leave this device (privacy mode)."""
-        from app.net import NetworkGate
-
         return NetworkGate(lambda: self.settings.privacy_mode)
 
     def download_client(self) -> httpx.Client:
@@ -115,7 +114,6 @@ class Container:
     @lazy
     def model_store(self) -> ModelStore:
         """The Whisper models: built-in, downloaded and imported."""
-        from app.paths import bundled_models_dir
         from app.transcribe.catalog import DEFAULT_BASE_URL
         from app.transcribe.model_store import ModelStore
 
@@ -152,7 +150,6 @@ class Container:
         """Local engines (Ollama, then the built-in one), Claude, the ledger, the privacy gate."""
         from app.llm.builtin.provider import BuiltinProvider
         from app.llm.services import LLMServices
-        from app.secrets import anthropic_api_key
 
         builtin = BuiltinProvider(self.llm_models, lambda: self.settings.llm.builtin_model,
                                   lambda: self.settings.llm.num_ctx,
@@ -196,7 +193,6 @@ class Container:
     @lazy
     def mail(self) -> Mail:
         from app.actions.mail import Mail
-        from app.secrets import anthropic_api_key
 
         return Mail(self.db, lambda: self.llm, lambda: self.settings, anthropic_api_key)
 

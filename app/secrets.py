@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import ModuleType
 
 from app.errors import RecapError
 
@@ -16,25 +17,29 @@ class SecretStoreError(RecapError):
     pass
 
 
+def _keyring() -> ModuleType:
+    """keyring looks for the system's keychains as it loads (~0.4 s): only when one is used."""
+    import keyring.errors
+
+    return keyring
+
+
 def get_secret(name: str) -> str | None:
     """The stored secret, or None when absent or when no keychain is usable here."""
-    import keyring
-    from keyring.errors import KeyringError
-
+    keyring = _keyring()
     try:
         return keyring.get_password(SERVICE, name) or None
-    except (KeyringError, RuntimeError) as exc:  # no backend on a headless box, locked keychain
+    # No backend on a headless box, a locked keychain: as if nothing were stored.
+    except (keyring.errors.KeyringError, RuntimeError) as exc:
         log.warning("keychain unavailable reading %s: %s", name, type(exc).__name__)
         return None
 
 
 def set_secret(name: str, value: str) -> None:
-    import keyring
-    from keyring.errors import KeyringError
-
+    keyring = _keyring()
     try:
         keyring.set_password(SERVICE, name, value)
-    except (KeyringError, RuntimeError) as exc:
+    except (keyring.errors.KeyringError, RuntimeError) as exc:
         log.warning("keychain unavailable writing %s: %s", name, type(exc).__name__)
         raise SecretStoreError(
             "The system keychain cannot store the key.",
@@ -43,14 +48,12 @@ def set_secret(name: str, value: str) -> None:
 
 
 def delete_secret(name: str) -> None:
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
+    keyring = _keyring()
     try:
         keyring.delete_password(SERVICE, name)
-    except PasswordDeleteError:
+    except keyring.errors.PasswordDeleteError:
         pass
-    except (KeyringError, RuntimeError) as exc:
+    except (keyring.errors.KeyringError, RuntimeError) as exc:
         log.warning("keychain unavailable deleting %s: %s", name, type(exc).__name__)
 
 
@@ -60,7 +63,5 @@ def anthropic_api_key() -> str | None:
 
 def keychain_backend() -> str:
     """Which keychain ``keyring`` uses here, as module.Class (for `recap doctor`)."""
-    import keyring
-
-    backend = keyring.get_keyring()
+    backend = _keyring().get_keyring()
     return f"{type(backend).__module__}.{type(backend).__name__}"

@@ -24,15 +24,6 @@ class NoDraft(RecapError):
 
 
 @dataclass(frozen=True)
-class EmailText:
-    """The draft as the user has it in front of them (maybe not saved yet)."""
-
-    subject: str
-    body: str
-    recipients: str
-
-
-@dataclass(frozen=True)
 class Addressed:
     draft: EmailView
     recipients: list[str]
@@ -80,13 +71,15 @@ class Mail:
             return "Add a Claude API key in Settings › Cloud."
         return ""
 
-    def propose_polish(self, meeting_id: str,
-                       edited: EmailText | None = None) -> PolishProposal:
-        """Claude's version of the draft, changing nothing yet. ``edited``, what the user has
-        in front of them, is saved first, so it is what gets polished."""
+    def propose_polish(self, meeting_id: str, *, edited: tuple[str, str, str] | None = None
+                       ) -> PolishProposal:
+        """Claude's version of the draft, changing nothing yet. ``edited`` (subject, body,
+        recipients), what the user has in front of them, is saved first, so it is what gets
+        polished."""
         if edited is not None:
-            edits.save_email_draft(self.db, meeting_id, subject=edited.subject,
-                                   body=edited.body, recipients=edited.recipients)
+            subject, body, recipients = edited
+            edits.save_email_draft(self.db, meeting_id, subject=subject, body=body,
+                                   recipients=recipients)
         return polish.propose(self.llm().call_context(meeting_id, None), self.db, meeting_id)
 
     def accept_polish(self, proposal: PolishProposal, meeting_id: str) -> Changes:

@@ -45,7 +45,7 @@ class Meetings:
     def delete(self, meeting_id: str) -> Changes:
         """A tombstone for the meeting and all in it (synced as a delete); ``restore`` undoes
         it."""
-        return Changes.meeting(queries.delete_meeting(self.db, meeting_id))
+        return Changes.meeting(queries.delete_meeting(self.db, meeting_id), detail=False)
 
     def restore(self, meeting_id: str) -> Changes:
         queries.restore_meeting(self.db, meeting_id)

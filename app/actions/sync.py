@@ -22,7 +22,7 @@ from app.sync import history
 from app.sync.client import SupabaseRpc
 from app.sync.engine import RoundReport, SyncEngine
 from app.sync.errors import SyncBlocked, SyncNotConfigured
-from app.sync.status import OFF, PRIVACY, SyncStatus
+from app.sync.status import SyncStatus
 from app.sync.worker import SyncWorker, watch_local_changes
 
 
@@ -108,15 +108,6 @@ class Sync:
         return SyncEngine(self.db, rpc, self.settings().device_id)  # type: ignore[arg-type]
 
     # -- where it stands -----------------------------------------------------------------
-    def why_off(self) -> str:
-        """Why no worker should run ("" when one should): privacy mode, or not set up."""
-        s = self.settings()
-        if s.privacy_mode:
-            return PRIVACY
-        if not (s.sync.enabled and s.sync.supabase_url and s.sync.supabase_anon_key):
-            return OFF
-        return ""
-
     def signed_in_as(self) -> str:
         """The account whose token is in the keychain ("" for none). No network."""
         sync = self.settings().sync

@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from app.errors import RecapError
 from app.llm import prompts
 from app.llm.chain import CallContext, Prompt, call_structured
@@ -44,8 +46,6 @@ class PolishProposal:
 
 
 def latest_draft(db: Database, meeting_id: str) -> EmailDraft | None:
-    from sqlalchemy import select
-
     with db.session() as session:
         return session.scalars(
             select(EmailDraft).where(EmailDraft.meeting_id == meeting_id,

@@ -15,7 +15,9 @@ transcription or a model call to notice its cancel flag.
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -82,3 +84,18 @@ class ComputeThread(Executor):
                 future.set_exception(exc)
             else:
                 future.set_result(result)
+
+
+def lower_priority_of_this_thread(niceness: int = 10) -> None:
+    """Run heavy work below the caller's CPU priority (give it as a ComputeThread's
+    initializer): on two cores Whisper's threads otherwise starve the window's thread (stalls of
+    100-200 ms). On Linux a thread is a task with its own nice value, inherited by the threads
+    it starts (whisper.cpp's workers)."""
+    setpriority = getattr(os, "setpriority", None)
+    if setpriority is None or not sys.platform.startswith("linux"):
+        return  # elsewhere the OS scheduler favours the foreground app by itself
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, niceness))
+    except OSError as exc:
+        log.info("could not lower the processing thread's priority: %s", exc)

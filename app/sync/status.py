@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.settings import Settings
+
 # Reported by the running worker.
 SYNCING = "syncing"
 IDLE = "idle"
@@ -31,3 +33,11 @@ class SyncStatus:
     last_error: str = ""
     fix: str = ""
     retry_in_s: float | None = None
+
+
+def why_off(settings: Settings) -> str:
+    """Why no sync worker should run (``PRIVACY`` or ``OFF``), or "" when one should."""
+    if settings.privacy_mode:
+        return PRIVACY
+    sync = settings.sync
+    return "" if sync.enabled and sync.supabase_url and sync.supabase_anon_key else OFF

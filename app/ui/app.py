@@ -1,7 +1,7 @@
 """Start the desktop app: one QApplication, one Container, one MainWindow.
 
-Everything is built here and handed down (no globals). Import-time work is nil, so
-``recap --help`` never loads Qt.
+Everything is built here and handed down (no globals). `recap gui` imports this module only
+when it runs, so ``recap --help`` never loads Qt.
 """
 
 from __future__ import annotations
@@ -11,6 +11,14 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app.container import Container
+from app.ui.icons import app_icon
+from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +29,6 @@ QUIT_AFTER_ENV = "RECAP_QUIT_AFTER_MS"
 
 def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
     started = time.perf_counter()
-    from pathlib import Path
-
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from app.container import Container
-    from app.ui.icons import app_icon
-    from app.ui.main_window import MainWindow
-
     app = QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName("Recap")
     app.setApplicationDisplayName("Recap")
@@ -41,9 +40,8 @@ def run(argv: Sequence[str] | None = None, *, files: Sequence[str] = ()) -> int:
     container = Container()
     window = MainWindow(container)
     window.show()
-    if window.recording is not None:
-        # After the first paint: connecting to the display and grabbing takes ~0.1 s.
-        QTimer.singleShot(300, window.recording.apply_global_hotkey)
+    # After the first paint: connecting to the display and grabbing takes ~0.1 s.
+    QTimer.singleShot(300, window.recording.apply_global_hotkey)
     QTimer.singleShot(0, lambda: log.info("window shown after %.0f ms",
                                           (time.perf_counter() - started) * 1000))
     if files:

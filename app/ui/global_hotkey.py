@@ -20,9 +20,12 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from app.ui.hotkey_chord import Chord, ChordError, HotkeyUnavailable, parse_chord
+from app.ui.hotkey_pynput import PynputHotkey
+from app.ui.hotkey_x11 import X11Hotkey
+from app.ui.relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +63,6 @@ class GlobalHotkey(QObject):
 
     activated = Signal()
     status_changed = Signal(str, str)  # the shortcut's text ("" when none), status line
-    _pressed = Signal()  # emitted from the backend's thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,8 +70,8 @@ class GlobalHotkey(QObject):
         self.status = OFF
         self._backend: Backend | None = None
         self._shortcut = ""  # as last asked for, before parsing
-        # Queued explicitly: the backend calls from its own thread, recording starts on ours.
-        self._pressed.connect(self._on_pressed, Qt.ConnectionType.QueuedConnection)
+        # The backend calls from its own thread; recording starts on ours.
+        self._relay = Relay(self)
 
     @property
     def available(self) -> bool:
@@ -95,7 +97,7 @@ class GlobalHotkey(QObject):
         problem = session_problem()
         if problem is not None:
             return self._report(problem)
-        backend = _backend_for(chord, self._pressed.emit)
+        backend = _backend_for(chord, self._relay.wrap(self._on_pressed))
         try:
             backend.start()
         except HotkeyUnavailable as exc:
@@ -116,7 +118,6 @@ class GlobalHotkey(QObject):
         self.status_changed.emit(self.text, status)
         return self.available
 
-    @Slot()
     def _on_pressed(self) -> None:
         if self.available:  # a press queued just before stop() is dropped
             self.activated.emit()
@@ -124,9 +125,5 @@ class GlobalHotkey(QObject):
 
 def _backend_for(chord: Chord, on_press: Callable[[], None]) -> Backend:
     if sys.platform in ("win32", "darwin"):
-        from app.ui.hotkey_pynput import PynputHotkey
-
         return PynputHotkey(chord, on_press)
-    from app.ui.hotkey_x11 import X11Hotkey
-
     return X11Hotkey(chord, on_press)

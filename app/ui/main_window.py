@@ -1,5 +1,10 @@
-"""The main window: wires the views to the core. Layout and wiring only — every view lives in
-its own module, every slow call goes through the TaskRunner or the ProcessingQueue."""
+"""The main window: owns its widgets and wires them to the use cases. Layout and wiring only:
+every view lives in its own module, and the helpers (commands, polishing, recording,
+processing feedback) are handed the widgets and signals they act on, never the window.
+
+All core work goes through ``ops`` (the use cases, off the GUI thread); what a use case
+changed comes back as one ``ops.changed`` signal, and each view decides whether to refresh.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.actions import Changes
+from app.actions.queries import Listing
 from app.errors import one_line
+from app.pipeline.events import Resume
 from app.ui.detail.detail_view import DetailView
 from app.ui.empty_state import EmptyState
 from app.ui.file_drop import FileDrops
@@ -27,43 +35,28 @@ from app.ui.icons import app_icon
 from app.ui.import_queue import ImportQueue
 from app.ui.meeting_commands import MeetingCommands
 from app.ui.meeting_list import MeetingList
+from app.ui.ops import Ops, on_change
+from app.ui.polishing import EmailPolish
 from app.ui.processing import MEDIA_SUFFIXES, ProcessingQueue
 from app.ui.processing_feedback import show_processing
-from app.ui.resume import resume_interrupted, resume_waiting_for_model
+from app.ui.recording import RecordingController, SourceFactory
+from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_bar import StatusBar
 from app.ui.sync_controller import SyncController, worker_active
 from app.ui.tasks import TaskRunner
 from app.ui.tray import Tray
 from app.ui.warm_up import warm_up_in_background
-from app.ui.window_actions import install_actions, show_sync_available
+from app.ui.window_actions import Slots, install_actions
 from app.ui.window_state import WindowState
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QAction
-
     from app.container import Container
     from app.store.queries import MeetingRow
-    from app.ui.recording import RecordingController, SourceFactory
 
 log = logging.getLogger(__name__)
 
-RECORD_MISSING = "Recording arrives with the recorder (issue 7)."
-
 
 class MainWindow(QMainWindow):
-    # Made by install_actions (app.ui.window_actions), with their shortcuts and menus.
-    import_action: QAction
-    record_action: QAction
-    export_action: QAction
-    sync_action: QAction
-    settings_action: QAction
-    quit_action: QAction
-    find_action: QAction
-    rename_action: QAction
-    delete_action: QAction
-    undo_action: QAction
-    retry_action: QAction
-
     def __init__(self, container: Container, *, use_tray: bool = True,
                  probe_local_model: bool = True,
                  audio_source_factory: SourceFactory | None = None) -> None:
@@ -73,17 +66,19 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.tasks = TaskRunner(self)
         self.tasks.on_unhandled_error = lambda exc: self.show_message(one_line(exc))
+        self.ops = Ops(self.tasks, container, self)
+        settings = lambda: container.settings  # noqa: E731 (the live settings, read each time)
         self.queue = ProcessingQueue(container, self)
-        self.sync = SyncController(container, self)
-        self.commands = MeetingCommands(self)
+        self.sync = SyncController(container, settings, self)
         self.rows: list[MeetingRow] = []
         self.loaded = False  # the first list load arrived
         self._generation = 0  # of list reads: only the newest one is shown
         self.quit_without_asking = False  # True: close without the "still working" prompt
         self._select_after_reload = ""  # a meeting to select once the list has it
+        self.settings_dialog: SettingsDialog | None = None
 
         self.meetings = MeetingList()
-        self.detail = DetailView(container, self.tasks)
+        self.detail = DetailView(self.ops)
         self.empty = EmptyState(app_icon())
         self.import_queue = ImportQueue()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -98,91 +93,99 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addWidget(self.stack, 1)
-        self._bottom = layout
+        self.recording = RecordingController(self.ops, settings, self, audio_source_factory)
+        layout.addWidget(self.recording.bar)
         layout.addWidget(self.import_queue)
         self.setCentralWidget(central)
-        self.status = StatusBar(container, self.tasks, self)
+        self.status = StatusBar(self.ops, settings, self)
         self.setStatusBar(self.status)
         self.tray = Tray(app_icon(), self) if use_tray else None
-        install_actions(self)
+        self.commands = MeetingCommands(self.meetings, self.ops, self)
+        self.polish = EmailPolish(self.detail.email, self.ops, self)
+        self.window_actions = install_actions(self, self.meetings.table, Slots(
+            import_files=self.import_dialog, record=self.toggle_recording,
+            sync_now=self.sync.sync_now, settings=self.open_settings, quit=self.close,
+            find=self.focus_search, rename=self.commands.rename_selected,
+            delete=self.commands.delete_selected, undo=self.commands.undo_delete,
+            process_again=self.commands.retry_selected, export=self.commands.export_selected))
         self.drops = FileDrops(self)
         self._connect()
         self._reload_timer = QTimer(self, singleShot=True, interval=80)
         self._reload_timer.timeout.connect(self._reload_now)
         self.window_state = WindowState(container.paths.config, self, self.splitter)
         self.window_state.restore()
-        self.recording: RecordingController | None = None
-        self._setup_recording(audio_source_factory)
+        self._set_recording_state(False)
+        self.recording.offer_recovery()
         self.reload()
         if probe_local_model:
             self.status.refresh()
-        resume_interrupted(self)
-        self._refresh_polish()
+        # Meetings a quit or a crash interrupted carry on by themselves.
+        self.ops.read(lambda uc: uc.meetings.to_resume(Resume.AT_START), self.queue.enqueue_all)
+        self.polish.refresh()
         self.sync.restart()
         self.warmed_up = warm_up_in_background()
 
-    def _refresh_polish(self) -> None:
-        from app.ui.polishing import refresh_polish_button
-
-        refresh_polish_button(self)
-
     def _connect(self) -> None:
+        on_change(self.ops, self, self._changed)
         self.meetings.selected.connect(self.detail.show_meeting)
         self.meetings.reload_requested.connect(self.reload)
         self.meetings.search_changed.connect(lambda _text: self.reload())
         self.detail.message.connect(self.show_message)
-        self.detail.changed.connect(lambda _id: self.reload())
-        self.detail.polish_requested.connect(self.polish_email)
+        self.detail.polish_requested.connect(lambda meeting_id, _body: (
+            self.polish.polish(meeting_id)))
+        self.polish.message.connect(self.show_message)
+        self.commands.message.connect(self.show_message)
+        self.commands.undo_available.connect(lambda on: self.window_actions.undo.setEnabled(on))
+        self.commands.process_requested.connect(self.process_again)
+        self.commands.cancel_requested.connect(self.queue.cancel)
+        self.commands.restored.connect(self.select_after_reload)
         self.empty.import_clicked.connect(self.import_dialog)
         self.empty.record_clicked.connect(self.toggle_recording)
         self.drops.dropped.connect(self.import_paths)
-        show_processing(self)
+        show_processing(self.queue, self.import_queue, self.meetings, self.ops, self.notify,
+                        self.show_message)
         self.status.local_model_changed.connect(self.empty.set_local_model)
         self.status.local_model_changed.connect(self._local_model_changed)
         self.sync.status_changed.connect(self.status.show_sync)
         self.sync.status_changed.connect(
-            lambda status: show_sync_available(self, worker_active(status)))
+            lambda status: self.window_actions.show_sync_available(worker_active(status)))
+        self.recording.state_changed.connect(self._set_recording_state)
+        self.recording.message.connect(self.show_message)
+        self.recording.notify.connect(self.notify)
+        self.recording.handed_over.connect(self._recording_handed_over)
         if self.tray is not None:
             self.tray.open_requested.connect(self.bring_to_front)
             self.tray.meeting_requested.connect(self.open_meeting)
             self.tray.quit_requested.connect(self.close)
             self.tray.record_toggled.connect(self.toggle_recording)
+            self.recording.hotkey_changed.connect(self.tray.set_global_hotkey)
 
     # -- the list ------------------------------------------------------------------------
+    def _changed(self, changes: Changes) -> None:
+        if changes.listing:
+            self.reload()
+
     def reload(self) -> None:
         """Refresh the list soon (calls arriving together make one read)."""
         self._reload_timer.start()
 
     def _reload_now(self) -> None:
-        container = self.container
         text = self.meetings.search_text()
         status = self.meetings.status_filter()
         self._generation += 1
         generation = self._generation
+        self.ops.read(lambda uc: uc.queries.listing(text=text, status=status),
+                      lambda listing: self._show_rows(generation, listing))
 
-        def load() -> tuple[int, list[MeetingRow], bool]:
-            from app.store.queries import list_meetings, search_meeting_ids
-
-            db = container.db
-            rows = list_meetings(db, status=status)
-            if text:
-                wanted = set(search_meeting_ids(db, text))
-                rows = [r for r in rows if r.id in wanted]
-            any_meeting = bool(rows) or bool(text) or status is not None or bool(
-                list_meetings(db, limit=1))
-            return generation, rows, any_meeting
-
-        self.tasks.submit(load, self._show_rows)
-
-    def _show_rows(self, result: tuple[int, list[MeetingRow], bool]) -> None:
-        generation, rows, any_meeting = result
+    def _show_rows(self, generation: int, listing: Listing) -> None:
         if generation != self._generation:
             return  # a newer read (the user typed on, a meeting finished) is on its way
+        rows = listing.rows
         text = self.meetings.search_text()
         self.rows = rows
         self.loaded = True
         self.meetings.set_rows(rows)
-        self.stack.setCurrentWidget(self.splitter if any_meeting else self.empty)
+        self.stack.setCurrentWidget(self.splitter if listing.any_meeting else self.empty)
         if self.tray is not None and not text:
             self.tray.set_recent(rows)
         wanted, self._select_after_reload = self._select_after_reload, ""
@@ -191,7 +194,7 @@ class MainWindow(QMainWindow):
         elif rows and not self.meetings.current_id():
             self.meetings.select(rows[0].id)
         elif self.detail.meeting_id and self.detail.meeting_id in self.queue.pending():
-            self.detail.reload()
+            self.detail.reload()  # its transcript grows while it is processed
 
     def select_after_reload(self, meeting_id: str) -> None:
         self._select_after_reload = meeting_id
@@ -201,7 +204,13 @@ class MainWindow(QMainWindow):
         self.bring_to_front()
         self.meetings.select(meeting_id)
 
-    # -- importing -----------------------------------------------------------------------
+    def focus_search(self) -> None:
+        if self.stack.currentWidget() is not self.splitter:
+            self.stack.setCurrentWidget(self.splitter)
+        self.meetings.search_box.setFocus()
+        self.meetings.search_box.selectAll()
+
+    # -- importing and processing ----------------------------------------------------------
     def import_paths(self, paths: list[Path]) -> None:
         if paths:
             self.queue.add_files(paths)
@@ -214,54 +223,44 @@ class MainWindow(QMainWindow):
             f"Audio and video ({patterns});;All files (*)")
         self.import_paths([Path(n) for n in names])
 
+    def process_again(self, meeting_id: str) -> None:
+        self.import_queue.add_meeting("", meeting_id)
+        self.queue.enqueue(meeting_id)
+
     def _local_model_changed(self, available: bool, _reason: str) -> None:
         if available:  # meetings whose notes were waiting for it carry on
-            resume_waiting_for_model(self)
+            self.ops.read(lambda uc: uc.meetings.to_resume(Resume.ENGINE_BACK),
+                          self._process_all_again)
 
-    # -- email polish --------------------------------------------------------------------
-    def polish_email(self, meeting_id: str, _body: str) -> None:
-        from app.ui.polishing import run_polish
+    def _process_all_again(self, meeting_ids: list[str]) -> None:
+        for meeting_id in meeting_ids:
+            self.process_again(meeting_id)
 
-        run_polish(self, meeting_id)
+    # -- recording (app.ui.recording) ----------------------------------------------------
+    def _recording_handed_over(self, path: str, meeting_id: str, process_now: bool) -> None:
+        self.import_queue.add_meeting(path, meeting_id)
+        if process_now:
+            self.queue.enqueue(meeting_id)
+        else:
+            self.import_queue.set_outcome_text(meeting_id, "Recorded (not processed)")
 
-    # -- recording (app.ui.recording, when the recorder is installed) ----------------------
-    def _setup_recording(self, factory: SourceFactory | None) -> None:
-        from app.ui.recording import RecordingController, recorder_installed
-
-        if not recorder_installed():
-            self.set_recording_available(False, RECORD_MISSING)
-            return
-        self.recording = RecordingController(self, factory)
-        self._bottom.insertWidget(1, self.recording.bar)
-        self.recording.state_changed.connect(self._recording_changed)
-        self.set_recording_available(True)
-        self.recording.offer_recovery()
-
-    def _recording_changed(self, recording: bool) -> None:
-        self.record_action.setText("Stop &recording" if recording else "&Record")
+    def _set_recording_state(self, recording: bool) -> None:
+        record = self.window_actions.record
+        record.setText("Stop &recording" if recording else "&Record")
+        record.setToolTip("Start or stop recording (Ctrl+R)")
         if self.tray is not None:
             self.tray.set_record_state(True, recording)
 
-    def set_recording_available(self, available: bool, why_not: str = "") -> None:
-        self.record_action.setEnabled(available)
-        self.record_action.setToolTip("Start or stop recording (Ctrl+R)" if available
-                                      else why_not)
-        self.empty.set_record_available(available, why_not)
-        if self.tray is not None:
-            self.tray.set_record_state(available, False, why_not)
-
     def toggle_recording(self) -> None:
-        if self.recording is not None:
-            self.recording.toggle()
+        self.recording.toggle()
 
     # -- settings, messages, window ------------------------------------------------------
     def open_settings(self) -> None:
-        from app.ui.settings_dialog import SettingsDialog
-
-        hotkey = self.recording.global_hotkey if self.recording is not None else None
+        hotkey = self.recording.global_hotkey
         dialog = SettingsDialog(self.container, self.tasks, self,
                                 hotkey_status=hotkey.status if hotkey is not None else "")
         dialog.saved.connect(self._settings_saved)
+        dialog.problem.connect(self.show_message)
         dialog.account_changed.connect(self.sync.restart)
         dialog.open()
         self.settings_dialog = dialog
@@ -270,10 +269,9 @@ class MainWindow(QMainWindow):
         self.status.refresh_settings()
         self.status.show_sync(self.sync.status)
         self.status.refresh()
-        self._refresh_polish()
+        self.ops.announce(Changes(settings=True))  # e.g. the polish button
         self.sync.settings_changed()  # privacy mode on stops it; new settings restart it
-        if self.recording is not None:
-            self.recording.apply_global_hotkey()  # the shortcut may have changed or gone off
+        self.recording.apply_global_hotkey()  # the shortcut may have changed or gone off
         self.show_message("Settings saved.")
 
     def show_message(self, text: str) -> None:
@@ -292,15 +290,13 @@ class MainWindow(QMainWindow):
         self.window_state.save()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        busy = bool(self.queue.pending()) or (self.recording is not None
-                                              and self.recording.recording)
+        busy = bool(self.queue.pending()) or self.recording.recording
         if busy and self.isVisible() and not self._confirm_quit():
             event.ignore()
             return
         self.detail.email.flush()
         self.sync.shutdown()
-        if self.recording is not None:
-            self.recording.shutdown()
+        self.recording.shutdown()
         self.save_geometry()
         self.drops.stop()
         self.status.stop()

@@ -6,10 +6,11 @@ thread; a download still running when the dialog is cancelled stops (and resumes
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -21,25 +22,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import one_line
+from app.transcribe.catalog import EMBEDDED, canonical_name
+from app.ui.relay import Relay
 from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
-    from app.container import Container
-    from app.transcribe.model_store import CatalogItem, InstalledModel
+    from app.transcribe.model_store import CatalogItem, InstalledModel, ModelStore
 
 DOWNLOAD_SUFFIX = ", download"
-
-
-class _Progress(QObject):
-    # Python ints: a large model is more bytes than a Qt int holds (large-v3 is 3.1 GB).
-    changed = Signal(object, object)  # bytes done, total bytes (0 when unknown)
 
 
 def import_name(path: Path) -> str:
     """The name an imported file gets: its own, unless that names a built-in model (whose
     file the app makes itself), so importing ggml-tiny.en-q8_0.bin keeps both."""
-    from app.transcribe.catalog import EMBEDDED, canonical_name
-
     name = canonical_name(path.name)
     return f"{name}-imported" if name in EMBEDDED else name
 
@@ -47,11 +42,10 @@ def import_name(path: Path) -> str:
 class ModelPicker(QWidget):
     message = Signal(str)  # one line for the dialog
 
-    def __init__(
-        self, container: Container, tasks: TaskRunner, current: str, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, store: Callable[[], ModelStore], tasks: TaskRunner, current: str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.container = container
+        self.store = store  # built on first use, on a worker
         self.tasks = tasks
         self.wanted = current  # the model to select when the list (re)loads
         self.box = QComboBox()
@@ -69,8 +63,7 @@ class ModelPicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.progress)
-        self._relay = _Progress(self)
-        self._relay.changed.connect(self._show_progress)
+        self._relay = Relay(self)
         self.download_button.clicked.connect(self.download)
         self.import_button.clicked.connect(self.import_dialog)
         self.box.currentIndexChanged.connect(self._chosen)
@@ -84,9 +77,9 @@ class ModelPicker(QWidget):
 
     # -- the list ------------------------------------------------------------------------
     def load(self) -> None:
-        store = self.container.model_store
+        store, wanted = self.store, self.wanted
         self.tasks.submit(
-            lambda: (store.list_installed(self.wanted), store.catalog()),
+            lambda: (store().list_installed(wanted), store().catalog()),
             self._show,
             lambda exc: self.message.emit(one_line(exc)),
         )
@@ -121,7 +114,8 @@ class ModelPicker(QWidget):
         if self.downloading or not self.needs_download():
             return
         name = str(self.box.currentData())
-        store, relay, cancel = self.container.model_store, self._relay, self._cancel
+        store, cancel = self.store, self._cancel
+        show = self._relay.wrap(self._show_progress)
         cancel.clear()
         self.downloading = name
         self.progress.setRange(0, 0)
@@ -129,9 +123,8 @@ class ModelPicker(QWidget):
         self.download_button.setEnabled(False)
         self.message.emit(f"Downloading {name}…")
         self.tasks.submit(
-            lambda: store.download(
-                name, lambda done, total: relay.changed.emit(done, total or 0), cancel.is_set
-            ),
+            lambda: store().download(name, lambda done, total: show(done, total or 0),
+                                     cancel.is_set),
             lambda _path: self._ready(name, f"{name} is installed."),
             lambda exc: self._ready("", one_line(exc)),
         )
@@ -147,11 +140,11 @@ class ModelPicker(QWidget):
             self.import_file(Path(path))
 
     def import_file(self, path: Path) -> None:
-        store = self.container.model_store
+        store = self.store
         self.import_button.setEnabled(False)
         self.message.emit(f"Importing {path.name}…")
         self.tasks.submit(
-            lambda: store.import_file(path, import_name(path)),
+            lambda: store().import_file(path, import_name(path)),
             lambda model: self._ready(model.name, f"Imported {model.name}."),
             lambda exc: self._ready("", one_line(exc)),
         )

@@ -1,92 +1,73 @@
-""""Polish with Claude": save what the user sees, ask Claude off the GUI thread, show both
-versions side by side, and replace the draft only if the user says so."""
+""""Polish with Claude" in the window: save what the user sees, ask Claude off the GUI thread,
+show both versions side by side, and replace the draft only if the user says so (the use cases
+in app/actions/mail.py do the work)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QDialog, QWidget
 
+from app.actions.changes import Changes
 from app.errors import one_line
+from app.ui.ops import Ops
 from app.ui.polish_dialog import PolishDialog
 
 if TYPE_CHECKING:
-    from app.container import Container
-    from app.ui.main_window import MainWindow
+    from app.llm.polish import PolishProposal
+    from app.ui.detail.email_tab import EmailTab
 
 
-def polish_unavailable_reason(container: Container) -> str:
-    """Why polishing cannot run now ("" when it can). Reads the keychain: call off the GUI."""
-    settings = container.settings
-    if settings.privacy_mode:
-        return "Privacy mode is on: nothing is sent to Claude."
-    if not settings.llm.cloud_allowed:
-        return "Allow Claude in Settings › Cloud to polish emails."
-    from app.secrets import anthropic_api_key
+class EmailPolish(QObject):
+    message = Signal(str)  # one line for the status bar
 
-    if not anthropic_api_key():
-        return "Add a Claude API key in Settings › Cloud."
-    return ""
+    def __init__(self, email: EmailTab, ops: Ops, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.email = email
+        self.ops = ops
+        self.parent_widget = parent
+        self.dialog: PolishDialog | None = None  # the open comparison, while there is one
+        ops.changed.connect(lambda changes, _who: self.refresh() if changes.settings else None)
 
+    def refresh(self) -> None:
+        """Enable the button, or say why it is off (reads the keychain: off the GUI)."""
+        self.ops.read(lambda uc: uc.mail.polish_unavailable(),
+                      lambda why: self.email.set_polish_available(not why, why))
 
-def refresh_polish_button(window: MainWindow) -> None:
-    container = window.container
-    window.tasks.submit(lambda: polish_unavailable_reason(container),
-                        lambda why: window.detail.email.set_polish_available(not why, why))
+    def polish(self, meeting_id: str) -> None:
+        edited = (self.email.subject.text(), self.email.body.toPlainText(),
+                  self.email.recipients.text())
+        self.email.polish_button.setEnabled(False)
+        self.message.emit("Asking Claude to polish the email…")
+        self.ops.read(lambda uc: uc.mail.propose_polish(meeting_id, edited=edited),
+                      lambda proposal: self._ask(meeting_id, proposal), self._failed)
 
+    def _failed(self, exc: BaseException) -> None:
+        self.email.polish_button.setEnabled(True)
+        self.message.emit(one_line(exc))
 
-def run_polish(window: MainWindow, meeting_id: str) -> None:
-    container = window.container
-    email = window.detail.email
-    subject, body, recipients = (email.subject.text(), email.body.toPlainText(),
-                                 email.recipients.text())
-    email.polish_button.setEnabled(False)
-    window.show_message("Asking Claude to polish the email…")
-
-    def work() -> Any:
-        # Imported here: the AI layer pulls in the Anthropic SDK, slow to load.
-        from app.llm.polish import propose
-        from app.store.edits import save_email_draft
-
-        save_email_draft(container.db, meeting_id, subject=subject, body=body,
-                         recipients=recipients)
-        services = container.llm
-        return propose(services.call_context(meeting_id, None), container.db, meeting_id)
-
-    def failed(exc: BaseException) -> None:
-        email.polish_button.setEnabled(True)
-        window.show_message(one_line(exc))
-
-    window.tasks.submit(work, lambda proposal: _ask(window, meeting_id, proposal), failed)
-
-
-def _ask(window: MainWindow, meeting_id: str, proposal: Any) -> None:
-    from app.llm.polish import accept
-
-    window.detail.email.polish_button.setEnabled(True)
-    if not proposal.changed:
-        window.show_message("Claude had nothing to change.")
-        return
-    note = ""
-    if proposal.new_subject != proposal.old_subject:
-        note = f"Subject: “{proposal.old_subject}” → “{proposal.new_subject}”"
-    dialog = PolishDialog(proposal.old_body, proposal.new_body, note, window)
-    window.polish_dialog = dialog
-
-    def decided(result: int) -> None:
-        if result != QDialog.DialogCode.Accepted:
-            window.show_message("Kept your draft.")
+    def _ask(self, meeting_id: str, proposal: PolishProposal) -> None:
+        self.email.polish_button.setEnabled(True)
+        if not proposal.changed:
+            self.message.emit("Claude had nothing to change.")
             return
-        c = window.container
+        note = ""
+        if proposal.new_subject != proposal.old_subject:
+            note = f"Subject: “{proposal.old_subject}” → “{proposal.new_subject}”"
+        dialog = PolishDialog(proposal.old_body, proposal.new_body, note, self.parent_widget)
+        self.dialog = dialog
 
-        def applied(_r: object) -> None:
-            window.show_message("Polished email saved.")
-            if window.detail.meeting_id == meeting_id:
-                window.detail.email.show_email(None, "")  # cleared, then reloaded below
-                window.detail.reload()
+        def decided(result: int) -> None:
+            if result != QDialog.DialogCode.Accepted:
+                self.message.emit("Kept your draft.")
+                return
+            self.ops.change(lambda uc: uc.mail.accept_polish(proposal, meeting_id),
+                            self._applied, lambda exc: self.message.emit(one_line(exc)))
 
-        window.tasks.submit(lambda: accept(c.db, proposal), applied,
-                            lambda exc: window.show_message(one_line(exc)))
+        dialog.finished.connect(decided)
+        dialog.open()
 
-    dialog.finished.connect(decided)
-    dialog.open()
+    def _applied(self, _changes: Changes) -> None:
+        self.message.emit("Polished email saved.")  # the email tab shows it (changes say so)
+

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -26,10 +25,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from app.pipeline.compute import ComputeThread
+from app.actions import UseCases
+from app.errors import RecapError, one_line
+from app.pipeline.compute import ComputeThread, lower_priority_of_this_thread
 
 if TYPE_CHECKING:
-    from app.container import Container
     from app.pipeline.events import ProgressEvent
 
 log = logging.getLogger(__name__)
@@ -40,22 +40,6 @@ MEDIA_SUFFIXES = frozenset({
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".3gp", ".amr", ".caf",
 })
 _PROGRESS_INTERVAL_S = 0.1
-
-
-def lower_priority_of_this_thread(niceness: int = 10) -> None:
-    """Run heavy work below the GUI's CPU priority: on two cores Whisper's threads otherwise
-    starve the window's thread (stalls of 100-200 ms). On Linux a thread is a task with its
-    own nice value, inherited by the threads it starts (whisper.cpp's workers)."""
-    import os
-
-    setpriority = getattr(os, "setpriority", None)
-    if setpriority is None or not sys.platform.startswith("linux"):
-        return  # elsewhere the OS scheduler favours the foreground app by itself
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, niceness))
-    except OSError as exc:
-        log.info("could not lower the processing thread's priority: %s", exc)
 
 
 @dataclass(frozen=True)
@@ -74,9 +58,9 @@ class ProcessingQueue(QObject):
     progress = Signal(str, str, float, float)  # meeting id, stage label, stage 0..1, overall 0..1
     finished = Signal(object)  # Outcome
 
-    def __init__(self, container: Container, parent: QObject | None = None) -> None:
+    def __init__(self, use_cases: UseCases, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.container = container
+        self.use_cases = use_cases
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -103,14 +87,13 @@ class ProcessingQueue(QObject):
                          daemon=True).start()
 
     def _add_all(self, paths: list[Path]) -> None:
-        from app.pipeline.runner import InputError
-
+        meetings = self.use_cases.meetings
         try:
             for path in paths:
                 try:
-                    meeting_id = self.container.pipeline.add_file(path)
-                except InputError as exc:
-                    self.rejected.emit(str(path), f"{exc} {exc.fix}".strip())
+                    meeting_id = meetings.add_file(path).meeting_id
+                except RecapError as exc:
+                    self.rejected.emit(str(path), one_line(exc))
                     continue
                 except OSError as exc:
                     self.rejected.emit(str(path), f"{path.name} cannot be read: {exc.strerror}.")
@@ -120,6 +103,10 @@ class ProcessingQueue(QObject):
         finally:
             with self._lock:
                 self._adding -= 1
+
+    def enqueue_all(self, meeting_ids: list[str]) -> None:
+        for meeting_id in meeting_ids:
+            self.enqueue(meeting_id)
 
     def enqueue(self, meeting_id: str) -> None:
         """Process an existing meeting (a new one, or one left unfinished last time)."""
@@ -176,8 +163,8 @@ class ProcessingQueue(QObject):
             last["t"], last["stage"] = now, event.stage
             self.progress.emit(meeting_id, event.label, event.stage_progress, event.overall)
 
-        report = self.container.pipeline.run(meeting_id, on_progress=on_progress, cancel=cancel,
-                                             compute=self._compute)
+        report = self.use_cases.meetings.process(meeting_id, on_progress=on_progress,
+                                                 cancel=cancel, compute=self._compute)
         message = report.message
         if report.fix and report.fix not in message:
             message = f"{message} {report.fix}".strip()

@@ -1,54 +1,56 @@
 """What the user sees while meetings are processed: a row per file in the import queue, the
 stage and percent beside the meeting in the list, and a notification when one is ready or
-needs attention."""
+needs attention. It acts on the views it is given; what a finished meeting changed is
+announced through ``ops`` like any other change."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
-    from app.ui.processing import Outcome
+from app.actions import Changes
+from app.ui.import_queue import ImportQueue
+from app.ui.meeting_list import MeetingList
+from app.ui.ops import Ops
+from app.ui.processing import Outcome, ProcessingQueue
 
 
-def show_processing(window: MainWindow) -> None:
-    """Connect the window's ProcessingQueue to its views."""
-    w, queue = window, window.queue
+def show_processing(queue: ProcessingQueue, import_queue: ImportQueue, meetings: MeetingList,
+                    ops: Ops, notify: Callable[[str, str], None],
+                    message: Callable[[str], None]) -> None:
+    """Connect the processing queue's signals to the views that show them."""
 
     def added(path: str, meeting_id: str) -> None:
-        w.import_queue.add_meeting(path, meeting_id)
-        w.reload()
+        import_queue.add_meeting(path, meeting_id)
+        ops.announce(Changes.meeting(meeting_id, detail=False))
 
     def started(meeting_id: str) -> None:
         # One row changes state: updated in place rather than re-read and reset (which costs
         # the GUI thread a DB round trip, a model reset and a re-selection as work begins).
         # A filter or search may now include or exclude it: then the list is read again.
-        listed = w.meetings.model.set_status(meeting_id, "processing")
-        if not listed or w.meetings.status_filter() is not None or w.meetings.search_text():
-            w.reload()
-        elif meeting_id == w.detail.meeting_id:
-            w.detail.reload()  # its state line says Processing
+        listed = meetings.model.set_status(meeting_id, "processing")
+        relisted = not listed or meetings.status_filter() is not None or bool(
+            meetings.search_text())
+        ops.announce(Changes.meeting(meeting_id, listing=relisted))  # its page says Processing
 
     def progress(meeting_id: str, label: str, stage: float, overall: float) -> None:
-        w.import_queue.set_progress(meeting_id, label, stage, overall)
-        w.meetings.model.set_progress(meeting_id, f"{label} {stage:.0%}")
+        import_queue.set_progress(meeting_id, label, stage, overall)
+        meetings.model.set_progress(meeting_id, f"{label} {stage:.0%}")
 
     def finished(outcome: Outcome) -> None:
-        w.import_queue.set_outcome(outcome)
-        w.meetings.model.set_progress(outcome.meeting_id, None)
-        w.reload()
-        if outcome.meeting_id == w.detail.meeting_id:
-            w.detail.reload()
-        title = next((r.title for r in w.rows if r.id == outcome.meeting_id), "A meeting")
+        import_queue.set_outcome(outcome)
+        meetings.model.set_progress(outcome.meeting_id, None)
+        title = next((r.title for r in meetings.model.rows if r.id == outcome.meeting_id),
+                     "A meeting")
+        ops.announce(Changes.meeting(outcome.meeting_id))
         if outcome.status == "ready":
-            w.notify("Meeting ready", f"{title}: notes are ready.")
+            notify("Meeting ready", f"{title}: notes are ready.")
         elif outcome.status != "queued":
-            w.notify("Needs attention", f"{title}: {outcome.message}")
+            notify("Needs attention", f"{title}: {outcome.message}")
 
-    w.import_queue.cancel_requested.connect(queue.cancel)
+    import_queue.cancel_requested.connect(queue.cancel)
     queue.added.connect(added)
-    queue.rejected.connect(w.import_queue.add_rejected)
-    queue.rejected.connect(lambda _path, reason: w.show_message(reason))
+    queue.rejected.connect(import_queue.add_rejected)
+    queue.rejected.connect(lambda _path, reason: message(reason))
     queue.started.connect(started)
     queue.progress.connect(progress)
     queue.finished.connect(finished)

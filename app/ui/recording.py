@@ -3,8 +3,10 @@ shortcut (Ctrl+Alt+R from any program, where the desktop allows it), a live leve
 elapsed time, and the hand-over to the pipeline when it stops. On start it offers recordings a
 crash cut off (nothing is deleted without the user saying so).
 
-The recorder's callbacks run on its writer thread; they become Qt signals here. Starting and
-stopping (opening the device, finalising the file) run on worker threads.
+The recorder's callbacks run on its writer thread; the relay brings them to the GUI thread.
+Starting and stopping (opening the device, finalising the file) run on worker threads, through
+the same use cases as `recap record` (app/actions/recordings.py). The controller acts on its own
+bar and says what happened through its signals; the window shows messages and queues meetings.
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.actions import Changes, UseCases
 from app.errors import one_line
 from app.formatting import duration, running_clock
+from app.settings import Settings
+from app.ui.global_hotkey import GlobalHotkey
+from app.ui.ops import Ops
+from app.ui.relay import Relay
 
 if TYPE_CHECKING:
     from app.audio.recorder import LevelReading, Recorder, RecordingResult
+    from app.audio.recovery import RecoveryCandidate
     from app.audio.sources import AudioSource
-    from app.ui.global_hotkey import GlobalHotkey
-    from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -75,36 +81,29 @@ class RecordingBar(QWidget):
             self.warning.setText("")
 
 
-class _Relay(QObject):
-    level = Signal(object)  # LevelReading
-    error = Signal(object)  # RecordingError
-
-
-def default_source_factory(window: MainWindow) -> SourceFactory:
-    def make() -> AudioSource:
-        from app.audio.sources import SoundDeviceSource
-
-        return SoundDeviceSource(window.container.settings.recording.input_device)
-
-    return make
-
-
 class RecordingController(QObject):
     state_changed = Signal(bool)  # recording?
-    handed_over = Signal(str)  # meeting id of a finished recording
+    message = Signal(str)  # one line for the status bar
+    notify = Signal(str, str)  # title, text: said on the desktop (started from elsewhere)
+    # A recording became a meeting: file, meeting id, whether to process it now (else it waits,
+    # "record now, transcribe later").
+    handed_over = Signal(str, str, bool)
+    hotkey_changed = Signal(str, str)  # the global shortcut's text ("" when none), its status
 
-    def __init__(self, window: MainWindow, source_factory: SourceFactory | None = None) -> None:
-        super().__init__(window)
-        self.window = window
-        self.source_factory = source_factory or default_source_factory(window)
+    def __init__(self, ops: Ops, settings: Callable[[], Settings], parent: QWidget,
+                 source_factory: SourceFactory | None = None) -> None:
+        super().__init__(parent)
+        self.ops = ops
+        self.settings = settings
+        self.parent_widget = parent  # dialogs are shown over it
+        self.source_factory = source_factory  # None: the microphone chosen in settings
         self.recorder: Recorder | None = None
         self.busy = False  # starting or stopping
         self.global_hotkey: GlobalHotkey | None = None
+        self.recovery_box: QMessageBox | None = None  # the offer, while it is open
         self._by_hotkey = False  # the pending start/stop came from the global shortcut
         self.bar = RecordingBar()
-        self._relay = _Relay(self)
-        self._relay.level.connect(self.bar.show_level)
-        self._relay.error.connect(self._recorder_error)
+        self._relay = Relay(self)
         self.bar.stop_clicked.connect(self.stop)
 
     @property
@@ -121,18 +120,15 @@ class RecordingController(QObject):
 
     def start(self) -> None:
         self.busy = True
-        folder = self.window.container.paths.recordings
-        relay, factory = self._relay, self.source_factory
+        factory = self.source_factory
+        on_level = self._relay.wrap(self.bar.show_level)
+        on_error = self._relay.wrap(self._recorder_error)
 
-        def work() -> Recorder:
-            from app.audio.recorder import Recorder
+        def work(uc: UseCases) -> Recorder:
+            source = factory() if factory is not None else None
+            return uc.recordings.start(source, on_level=on_level, on_error=on_error)
 
-            recorder = Recorder(factory(), folder, on_level=relay.level.emit,
-                                on_error=relay.error.emit)
-            recorder.start()
-            return recorder
-
-        self.window.tasks.submit(work, self._started, self._failed)
+        self.ops.read(work, self._started, self._failed)
 
     def _started(self, recorder: Recorder) -> None:
         self.busy = False
@@ -141,13 +137,13 @@ class RecordingController(QObject):
         self.bar.warning.setText("")
         self.bar.setVisible(True)
         self.state_changed.emit(True)
-        self.window.show_message(f"Recording from {recorder.source.device_name}.")
+        self.message.emit(f"Recording from {recorder.source.device_name}.")
         if self._by_hotkey and self.global_hotkey is not None:
             # Started from another program: the window may be hidden, so say it on the
             # desktop (the status bar when there is no tray).
             self._by_hotkey = False
-            self.window.notify("Recap", f"Recording from {recorder.source.device_name}. "
-                                        f"{self.global_hotkey.text} stops it.")
+            self.notify.emit("Recap", f"Recording from {recorder.source.device_name}. "
+                                      f"{self.global_hotkey.text} stops it.")
 
     def _failed(self, exc: BaseException) -> None:
         self.busy = False
@@ -155,11 +151,11 @@ class RecordingController(QObject):
         self.bar.setVisible(False)
         self.recorder = None
         self.state_changed.emit(False)
-        self.window.show_message(one_line(exc))
+        self.message.emit(one_line(exc))
 
     def _recorder_error(self, error: Any) -> None:
         """The recording ended by itself (device unplugged, disk full): keep what we have."""
-        self.window.show_message(one_line(error))
+        self.message.emit(one_line(error))
         if self.recorder is not None and not self.busy:
             self.stop()
 
@@ -169,46 +165,40 @@ class RecordingController(QObject):
             return
         self.busy = True
         self.bar.stop_button.setEnabled(False)
-        container = self.window.container
-        record_only = container.settings.recording.record_only
+        record_only = self.settings().recording.record_only
 
-        def work() -> tuple[RecordingResult, str]:
-            from app.audio.recovery import queue_recording
-
+        def work(uc: UseCases) -> tuple[RecordingResult, Changes]:
             result = recorder.stop()
             if result.frames == 0:
-                return result, ""
-            return result, queue_recording(container.pipeline, result.path, result.title)
+                return result, Changes()
+            return result, uc.recordings.hand_over(result.path, result.title)
 
-        def done(outcome: tuple[RecordingResult, str]) -> None:
-            result, meeting_id = outcome
+        def done(outcome: tuple[RecordingResult, Changes]) -> None:
+            result, changes = outcome
             by_hotkey, self._by_hotkey = self._by_hotkey, False
             self._reset()
-            if not meeting_id:
-                self.window.show_message("Nothing was recorded. Check the microphone.")
+            if not changes.meeting_id:
+                self.message.emit("Nothing was recorded. Check the microphone.")
                 return
-            self.window.import_queue.add_meeting(str(result.path), meeting_id)
             if record_only:
-                self.window.show_message(
-                    f"Saved {duration(result.duration_s)} of audio; it will be transcribed later "
-                    "(record-only mode). Use Edit › Process again when you are ready.")
-                self.window.import_queue.set_outcome_text(meeting_id, "Recorded (not processed)")
+                self.message.emit(
+                    f"Saved {duration(result.duration_s)} of audio; it will be transcribed "
+                    "later (record-only mode). Use Edit › Process again when you are ready.")
                 next_step = "it will be transcribed later"
             else:
-                self.window.queue.enqueue(meeting_id)
                 next_step = "transcribing it now"
-            self.window.reload()
+            self.ops.announce(changes)
+            self.handed_over.emit(str(result.path), changes.meeting_id, not record_only)
             if by_hotkey:
-                self.window.notify("Recap", f"Recording saved ({duration(result.duration_s)}); "
-                                            f"{next_step}.")
-            self.handed_over.emit(meeting_id)
+                self.notify.emit("Recap", f"Recording saved ({duration(result.duration_s)}); "
+                                          f"{next_step}.")
 
         def failed(exc: BaseException) -> None:
             self._by_hotkey = False
             self._reset()
-            self.window.show_message(one_line(exc))
+            self.message.emit(one_line(exc))
 
-        self.window.tasks.submit(work, done, failed)
+        self.ops.read(work, done, failed)
 
     def _reset(self) -> None:
         self.busy = False
@@ -221,15 +211,11 @@ class RecordingController(QObject):
     def apply_global_hotkey(self) -> GlobalHotkey:
         """Register the global shortcut from settings (call again after they change); its
         ``status`` says in one line whether it works here, and why not."""
-        from app.ui.global_hotkey import GlobalHotkey
-
         if self.global_hotkey is None:
             self.global_hotkey = GlobalHotkey(self)
             self.global_hotkey.activated.connect(self._hotkey_pressed)
-            tray = self.window.tray
-            if tray is not None:
-                self.global_hotkey.status_changed.connect(tray.set_global_hotkey)
-        self.global_hotkey.bind(self.window.container.settings.recording.global_hotkey)
+            self.global_hotkey.status_changed.connect(self.hotkey_changed)
+        self.global_hotkey.bind(self.settings().recording.global_hotkey)
         return self.global_hotkey
 
     def _hotkey_pressed(self) -> None:
@@ -253,27 +239,20 @@ class RecordingController(QObject):
 
     # -- recovery ------------------------------------------------------------------------
     def offer_recovery(self) -> None:
-        folder = self.window.container.paths.recordings
+        self.ops.read(lambda uc: uc.recordings.unfinished(), self._ask_recovery)
 
-        def find() -> list[Any]:
-            from app.audio.recovery import find_unfinished
-
-            return find_unfinished(folder)
-
-        self.window.tasks.submit(find, self._ask_recovery)
-
-    def _ask_recovery(self, candidates: list[Any]) -> None:
+    def _ask_recovery(self, candidates: list[RecoveryCandidate]) -> None:
         if not candidates:
             return
         lines = "\n".join(f"• {c.title} ({duration(c.duration_s)})" for c in candidates[:10])
         box = QMessageBox(QMessageBox.Icon.Question, "Recover recordings",
                           f"Recap found {len(candidates)} recording(s) that were cut off "
                           f"(a crash or power cut). Nothing was lost:\n\n{lines}\n\n"
-                          "Process them now?", parent=self.window)
+                          "Process them now?", parent=self.parent_widget)
         process = box.addButton("Process now", QMessageBox.ButtonRole.AcceptRole)
         box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        self.window.recovery_box = box
+        self.recovery_box = box
 
         def answered(_result: int) -> None:
             if box.clickedButton() is process:
@@ -282,27 +261,13 @@ class RecordingController(QObject):
         box.finished.connect(answered)
         box.open()
 
-    def recover(self, candidates: list[Any]) -> None:
-        pipeline = self.window.container.pipeline
+    def recover(self, candidates: list[RecoveryCandidate]) -> None:
+        def work(uc: UseCases) -> list[tuple[str, Changes]]:
+            return [(str(c.path), uc.recordings.hand_over(c.path, c.title)) for c in candidates]
 
-        def work() -> list[tuple[str, str]]:
-            from app.audio.recovery import queue_recording
+        def done(added: list[tuple[str, Changes]]) -> None:
+            for path, changes in added:
+                self.ops.announce(changes)
+                self.handed_over.emit(path, changes.meeting_id, True)
 
-            return [(str(c.path), queue_recording(pipeline, c.path, c.title))
-                    for c in candidates]
-
-        def done(added: list[tuple[str, str]]) -> None:
-            for path, meeting_id in added:
-                self.window.import_queue.add_meeting(path, meeting_id)
-                self.window.queue.enqueue(meeting_id)
-            self.window.reload()
-
-        self.window.tasks.submit(work, done,
-                                 lambda exc: self.window.show_message(one_line(exc)))
-
-
-def recorder_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("app.audio.recorder") is not None
-
+        self.ops.read(work, done, lambda exc: self.message.emit(one_line(exc)))

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEd
 
 from app.errors import one_line
 from app.ui.hotkey_chord import ChordError, parse_chord
-from app.ui.tasks import TaskRunner
+from app.ui.ops import Ops
 
 if TYPE_CHECKING:
     from app.audio.sources import InputDevice
@@ -32,7 +32,7 @@ NOTE = (
 class RecordingPage(QWidget):
     message = Signal(str)  # one line for the dialog
 
-    def __init__(self, tasks: TaskRunner, draft: RecordingSettings, hotkey_status: str = "",
+    def __init__(self, ops: Ops, draft: RecordingSettings, hotkey_status: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.draft = draft
@@ -58,7 +58,7 @@ class RecordingPage(QWidget):
         note.setWordWrap(True)
         note.setEnabled(False)
         form.addRow(note)
-        tasks.submit(_list_inputs, self._show_devices, self._devices_failed)
+        ops.read(lambda uc: uc.recordings.devices(), self._show_devices, self._devices_failed)
 
     def _show_devices(self, devices: list[InputDevice]) -> None:
         chosen = self.draft.input_device
@@ -97,9 +97,4 @@ class RecordingPage(QWidget):
         data = self.device.currentData()
         into.input_device = int(data) if data is not None else None
 
-
-def _list_inputs() -> list[InputDevice]:
-    from app.audio.sources import list_input_devices
-
-    return list_input_devices()
 

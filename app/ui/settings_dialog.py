@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import one_line
+from app.secrets import ANTHROPIC_KEY, anthropic_api_key, delete_secret, set_secret
 from app.settings import Settings
+from app.ui.hotkey_chord import ChordError
+from app.ui.model_picker import ModelPicker
+from app.ui.ops import Ops
+from app.ui.recording_settings import RecordingPage
+from app.ui.sync_settings import SyncPage
 from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
@@ -54,6 +60,7 @@ def _page(form: QFormLayout, note: str = "") -> QWidget:
 
 class SettingsDialog(QDialog):
     saved = Signal()
+    problem = Signal(str)  # one line, after the dialog closed (the key could not be stored)
     account_changed = Signal()  # signed in or out of sync (acts at once, OK or not)
 
     def __init__(self, container: Container, tasks: TaskRunner,
@@ -62,6 +69,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Recap settings")
         self.container = container
         self.tasks = tasks
+        self.ops = Ops(tasks, container, self)
         self.draft = container.settings.model_copy(deep=True)
         self.key_stored = False
         self.message = QLabel()
@@ -86,10 +94,9 @@ class SettingsDialog(QDialog):
 
     # -- pages ---------------------------------------------------------------------------
     def _transcription_page(self) -> QWidget:
-        from app.ui.model_picker import ModelPicker
-
         t = self.draft.transcription
-        self.models = ModelPicker(self.container, self.tasks, t.model)
+        container = self.container
+        self.models = ModelPicker(lambda: container.model_store, self.tasks, t.model)
         self.models.message.connect(self.message.setText)
         self.language_box = QComboBox()
         for label, code in LANGUAGES:
@@ -108,9 +115,7 @@ class SettingsDialog(QDialog):
                            "more accurate and slower; “auto” needs a multilingual model.")
 
     def _recording_page(self, hotkey_status: str) -> QWidget:
-        from app.ui.recording_settings import RecordingPage
-
-        self.recording = RecordingPage(self.tasks, self.draft.recording, hotkey_status)
+        self.recording = RecordingPage(self.ops, self.draft.recording, hotkey_status)
         self.recording.message.connect(self.message.setText)
         return self.recording
 
@@ -153,9 +158,7 @@ class SettingsDialog(QDialog):
                            "Cloud calls stop when the monthly cap is reached.")
 
     def _sync_page(self) -> QWidget:
-        from app.ui.sync_settings import SyncPage
-
-        self.sync = SyncPage(self.container, self.tasks, self.draft.sync)
+        self.sync = SyncPage(self.ops, self.draft.sync)
         self.sync.message.connect(self.message.setText)
         self.sync.account_changed.connect(self.account_changed)
         return self.sync
@@ -176,8 +179,6 @@ class SettingsDialog(QDialog):
 
     # -- the key -------------------------------------------------------------------------
     def _check_key(self) -> None:
-        from app.secrets import anthropic_api_key
-
         self.tasks.submit(lambda: anthropic_api_key() is not None, self._show_key_state)
 
     def _show_key_state(self, stored: bool) -> None:
@@ -187,8 +188,6 @@ class SettingsDialog(QDialog):
                                         else "Paste a Claude API key")
 
     def _remove_key(self) -> None:
-        from app.secrets import ANTHROPIC_KEY, delete_secret
-
         self.api_key.clear()
         self.tasks.submit(lambda: delete_secret(ANTHROPIC_KEY),
                           lambda _r: self._show_key_state(False))
@@ -210,8 +209,6 @@ class SettingsDialog(QDialog):
         return s
 
     def accept(self) -> None:
-        from app.ui.hotkey_chord import ChordError
-
         try:
             settings = self.collect()
         except ChordError as exc:  # stay open on the page with the problem
@@ -223,8 +220,6 @@ class SettingsDialog(QDialog):
         self.container.settings = settings
         self.container.save_settings()
         if key:
-            from app.secrets import ANTHROPIC_KEY, set_secret
-
             self.tasks.submit(lambda: set_secret(ANTHROPIC_KEY, key),
                               lambda _r: self.saved.emit(),
                               lambda exc: self._key_failed(exc))
@@ -237,7 +232,4 @@ class SettingsDialog(QDialog):
         super().reject()
 
     def _key_failed(self, exc: BaseException) -> None:
-        parent = self.parentWidget()
-        status = getattr(parent, "show_message", None)
-        if callable(status):
-            status(one_line(exc))
+        self.problem.emit(one_line(exc))  # the dialog has closed: the window says it

@@ -4,35 +4,35 @@ privacy mode. Probing Ollama takes up to a few seconds: it runs on a worker thre
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
 from app.errors import one_line
-from app.ui.tasks import TaskRunner
+from app.settings import Settings
+from app.sync.status import SyncStatus
+from app.ui.ops import Ops
+from app.ui.relay import Relay
+from app.ui.sync_text import describe_sync
 
 if TYPE_CHECKING:
-    from app.container import Container
-    from app.llm.backend import Availability
-    from app.sync.status import SyncStatus
+    from app.actions.local_ai import OllamaState
+    from app.llm.ollama_backend import PullProgress
 
 _REPROBE_MS = 60_000
-
-
-class _PullRelay(QObject):
-    progress = Signal(str, float)  # status, fraction (-1 when unknown)
 
 
 class StatusBar(QStatusBar):
     local_model_changed = Signal(bool, str)  # available, one line (for the empty state)
     pulled = Signal()
 
-    def __init__(self, container: Container, tasks: TaskRunner,
+    def __init__(self, ops: Ops, settings: Callable[[], Settings],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.container = container
-        self.tasks = tasks
+        self.ops = ops
+        self.settings = settings
         self.model_label = QLabel("Local model: checking…")
         self.pull_button = QPushButton("Get model")
         self.pull_button.setVisible(False)
@@ -48,27 +48,23 @@ class StatusBar(QStatusBar):
         self._sync_problem = ""
         self._why = ""
         self._pull_cancel = threading.Event()
-        self._relay = _PullRelay(self)
-        self._relay.progress.connect(self._pull_progress)
+        self._relay = Relay(self)
         self.pull_button.clicked.connect(self.pull_model)
         self._timer = QTimer(self, interval=_REPROBE_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
         self.refresh_settings()
 
-    def _services(self) -> Any:
-        """The AI services; importing them is slow (the Anthropic SDK): call off the GUI."""
-        return self.container.llm
-
     # -- local model ---------------------------------------------------------------------
     def refresh(self) -> None:
-        self.tasks.submit(lambda: self._services().ollama().availability(),
-                          self._show_availability,
-                          lambda exc: self._show_availability(None, one_line(exc)))
+        """Ask whether Ollama is there (off the GUI thread: the AI layer is slow to load)."""
+        self.ops.read(lambda uc: uc.local_ai.ollama(), self._show_availability,
+                      lambda exc: self._show_availability(None, one_line(exc)))
 
-    def _show_availability(self, status: Availability | None, error: str = "") -> None:
-        model = self.container.settings.llm.ollama_model
+    def _show_availability(self, state: OllamaState | None, error: str = "") -> None:
+        model = self.settings().llm.ollama_model
         was = self.available
+        status = state.availability if state is not None else None
         if status is not None and status.ok:
             self.available = True
             self.model_label.setText(f"Local model: {model} ✓")
@@ -80,7 +76,7 @@ class StatusBar(QStatusBar):
         self.available = False
         reason = status.reason if status is not None else error
         fix = status.fix if status is not None else ""
-        missing_model = status is not None and "installed" in status.details
+        missing_model = state is not None and state.model_missing
         self.model_label.setText("Local model: missing" if missing_model
                                  else "Local model: Ollama not running")
         self.model_label.setToolTip(f"{reason} {fix}".strip())
@@ -95,13 +91,13 @@ class StatusBar(QStatusBar):
         self.pull_button.setVisible(False)
         self.pull_bar.setVisible(True)
         self.pull_bar.setValue(0)
-        relay, cancel = self._relay, self._pull_cancel
+        show, cancel = self._relay.wrap(self._pull_progress), self._pull_cancel
 
-        def work() -> None:
-            self._services().ollama().pull(lambda p: relay.progress.emit(
-                p.status, -1.0 if p.fraction is None else p.fraction), cancel)
+        def progress(event: PullProgress) -> None:  # on the worker
+            show(event.status, -1.0 if event.fraction is None else event.fraction)
 
-        self.tasks.submit(work, self._pull_done, self._pull_failed)
+        self.ops.read(lambda uc: uc.local_ai.pull(progress=progress, cancel=cancel),
+                      self._pull_done, self._pull_failed)
 
     def _pull_progress(self, status: str, fraction: float) -> None:
         if fraction < 0:
@@ -127,7 +123,7 @@ class StatusBar(QStatusBar):
 
     # -- sync and privacy ----------------------------------------------------------------
     def refresh_settings(self) -> None:
-        settings = self.container.settings
+        settings = self.settings()
         self.privacy_label.setText("Privacy mode: on" if settings.privacy_mode
                                    else "Privacy mode: off")
         self.privacy_label.setToolTip("Nothing leaves this device." if settings.privacy_mode
@@ -138,9 +134,7 @@ class StatusBar(QStatusBar):
         """Sync state in a few words, the whole story (error and fix) in the tooltip; a new
         problem is also said once, as one line, in the message area. ``status`` is what the
         sync controller last reported; None shows what the settings say until it does."""
-        from app.ui.sync_text import describe_sync
-
-        text, detail, problem = describe_sync(self.container.settings, status)
+        text, detail, problem = describe_sync(self.settings(), status)
         self.sync_label.setText(text)
         self.sync_label.setToolTip(detail)
         if problem and problem != self._sync_problem:

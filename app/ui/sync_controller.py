@@ -1,6 +1,6 @@
-"""Background sync for the window: starts the core's SyncWorker when sync is set up, signed in
-and allowed (privacy mode off), relays its status to the GUI thread, and stops it on quit, when
-privacy mode goes on, and before starting again with new settings.
+"""Background sync for the window: starts the sync worker (app/actions/sync.py) when sync is set
+up, signed in and allowed (privacy mode off), relays its status to the GUI thread, and stops it
+on quit, when privacy mode goes on, and before starting again with new settings.
 
 Starting and stopping run on a short-lived thread, one at a time: a worker stops only after
 the request it has in flight (bounded by the client's timeout), and the window must not
@@ -13,26 +13,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from app.actions import UseCases
 from app.errors import RecapError
+from app.settings import Settings
 from app.sync.status import (
     CANNOT_START,
     NOT_RUNNING,
     OFF,
-    PRIVACY,
     SIGN_IN_NEEDED,
     STOPPED,
     SyncStatus,
+    why_off,
 )
+from app.ui.relay import Relay
 
 if TYPE_CHECKING:
-    from app.container import Container
-    from app.sync.client import SupabaseRpc
-    from app.sync.worker import SyncWorker
+    from app.actions.sync import RunningSync
 
 log = logging.getLogger(__name__)
 
@@ -40,46 +40,29 @@ QUIT_WAIT_S = 2.0  # how long quitting waits for a round in flight
 RESTART_WAIT_S = 60.0  # a settings change waits for it (off the GUI thread) before restarting
 
 
-@dataclass
-class _Running:
-    worker: SyncWorker
-    rpc: SupabaseRpc
-    unwatch: Callable[[], None]
-
-    def stop(self, timeout_s: float) -> bool:
-        self.unwatch()
-        stopped = self.worker.stop(timeout_s)
-        if stopped:  # closing the client under a request in flight is not thread-safe
-            self.rpc.close()
-        return stopped
-
-
-class _Relay(QObject):
-    status = Signal(int, object)  # generation, SyncStatus (queued from other threads)
-
-
 class SyncController(QObject):
     status_changed = Signal(object)  # SyncStatus, on the GUI thread
 
-    def __init__(self, container: Container, parent: QObject | None = None) -> None:
+    def __init__(self, use_cases: UseCases, settings: Callable[[], Settings],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.container = container
+        self.use_cases = use_cases
+        self.settings = settings
         self.status: SyncStatus = SyncStatus(OFF)
-        self._relay = _Relay(self)
-        self._relay.status.connect(self._deliver)
+        self._relay = Relay(self)
         self._generation = 0  # bumped by every restart: reports of older workers are dropped
         self._lock = threading.Lock()  # one start or stop at a time
-        self._running: _Running | None = None
+        self._running: RunningSync | None = None
         self._closed = False
         self._applied = ""  # the settings the worker was last started for
 
     @property
     def running(self) -> bool:
         running = self._running
-        return running is not None and running.worker.running
+        return running is not None and running.running
 
     def _settings_key(self) -> str:
-        settings = self.container.settings
+        settings = self.settings()
         return f"{settings.privacy_mode}:{settings.device_id}:{settings.sync.model_dump_json()}"
 
     def settings_changed(self) -> None:
@@ -94,27 +77,20 @@ class SyncController(QObject):
         self._applied = self._settings_key()
         self._generation += 1
         generation = self._generation
-        settings = self.container.settings
-        if settings.privacy_mode:
-            wanted, reason = False, PRIVACY
-        elif not (
-            settings.sync.enabled and settings.sync.supabase_url and settings.sync.supabase_anon_key
-        ):
-            wanted, reason = False, OFF
-        else:
-            wanted, reason = True, ""
-        if not wanted:
-            self._deliver(generation, SyncStatus(reason))
+        off = why_off(self.settings())
+        if off:
+            self._deliver(generation, SyncStatus(off))
             if self._running is None:
                 return  # nothing to stop: no thread needed
         threading.Thread(
-            target=self._apply, args=(generation, wanted), daemon=True, name="recap-sync-control"
+            target=self._apply, args=(generation, not off), daemon=True,
+            name="recap-sync-control",
         ).start()
 
     def sync_now(self) -> None:
         running = self._running
         if running is not None:
-            running.worker.sync_now()
+            running.sync_now()
 
     def shutdown(self) -> None:
         """On quit: stop reporting, and give a round in flight a moment to finish."""
@@ -142,36 +118,17 @@ class SyncController(QObject):
                 log.info("sync not started: %s", exc)
                 fix = exc.fix if isinstance(exc, RecapError) else ""
                 failed = SyncStatus(CANNOT_START, last_error=str(exc), fix=fix)
-                self._relay.status.emit(generation, failed)
+                self._relay.post(self._deliver, generation, failed)
 
-    def _start(self, generation: int) -> _Running | None:
-        from app.sync.engine import SyncEngine
-        from app.sync.service import open_rpc
-        from app.sync.worker import SyncWorker, watch_local_changes
-
-        container = self.container
-        rpc = open_rpc(container.settings, container.net_gate)
-        if not rpc.signed_in():  # reads the keychain only: no network
-            rpc.close()
-            self._relay.status.emit(generation, SyncStatus(SIGN_IN_NEEDED))
-            return None
-        relay = self._relay
-
+    def _start(self, generation: int) -> RunningSync | None:
         def report(status: SyncStatus) -> None:  # on the worker's thread
             if not self._closed:
-                relay.status.emit(generation, status)
+                self._relay.post(self._deliver, generation, status)
 
-        # build_worker() would do the same, but the window restarts sync whenever settings
-        # change, so it must be able to unhook the local-change watcher each time.
-        worker = SyncWorker(
-            SyncEngine(container.db, rpc, container.settings.device_id),
-            interval_s=container.settings.sync.interval_s,
-            on_status=report,
-            probe=rpc.probe,
-        )
-        unwatch = watch_local_changes(container.db, worker)
-        worker.start()
-        return _Running(worker, rpc, unwatch)
+        started = self.use_cases.sync.start_worker(report)
+        if started is None:
+            self._relay.post(self._deliver, generation, SyncStatus(SIGN_IN_NEEDED))
+        return started
 
     # -- on the GUI thread ---------------------------------------------------------------
     def _deliver(self, generation: int, status: SyncStatus) -> None:

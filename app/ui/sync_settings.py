@@ -1,9 +1,10 @@
 """Settings → Sync: the Supabase project, the account, and signing in and out.
 
-Signing in and out act at once, as `recap sync --sign-in/--sign-out` do: the password is sent
-to the project and forgotten (never stored, not even in the widget), only the refresh token is
-kept, in the OS keychain, and the sync settings are saved so the window can start syncing.
-Every call that may touch the network or the keychain runs off the GUI thread.
+Signing in and out act at once, through the same use cases as `recap sync --sign-in/--sign-out`
+(app/actions/sync.py): the password is sent to the project and forgotten (never stored, not
+even in the widget), only the refresh token is kept, in the OS keychain, and the sync settings
+are saved so the window can start syncing. Every call that may touch the network or the
+keychain runs off the GUI thread.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import one_line
-from app.ui.tasks import TaskRunner
+from app.sync.errors import NotSignedIn, ServerUnreachable
+from app.ui.ops import Ops
 
 if TYPE_CHECKING:
-    from app.container import Container
     from app.settings import SyncSettings
 
 NOTE = (
@@ -37,8 +38,6 @@ NOTE = (
 
 def sign_in_error(exc: BaseException) -> str:
     """One line for a sign-in that did not work."""
-    from app.sync.errors import NotSignedIn, ServerUnreachable
-
     if isinstance(exc, NotSignedIn):
         return "Sign-in failed: the email or password was not accepted."
     if isinstance(exc, ServerUnreachable):
@@ -50,16 +49,9 @@ class SyncPage(QWidget):
     account_changed = Signal()  # signed in or out: the window restarts sync
     message = Signal(str)  # one line for the dialog
 
-    def __init__(
-        self,
-        container: Container,
-        tasks: TaskRunner,
-        draft: SyncSettings,
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, ops: Ops, draft: SyncSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.container = container
-        self.tasks = tasks
+        self.ops = ops
         self.enabled = QCheckBox("Sync meetings with my Supabase project")
         self.enabled.setChecked(draft.enabled)
         self.url = QLineEdit(draft.supabase_url)
@@ -114,17 +106,8 @@ class SyncPage(QWidget):
 
     # -- the account ---------------------------------------------------------------------
     def _check_account(self) -> None:
-        from app.sync.client import SupabaseRpc
-
-        saved = self.container.settings.sync
-
-        def signed_in() -> str:
-            if not (saved.supabase_url and saved.supabase_anon_key and saved.email):
-                return ""
-            rpc = SupabaseRpc(saved.supabase_url, saved.supabase_anon_key, saved.email)
-            return saved.email if rpc.signed_in() else ""  # the keychain only, no network
-
-        self.tasks.submit(signed_in, self._show_account, lambda _exc: self._show_account(""))
+        self.ops.read(lambda uc: uc.sync.signed_in_as(), self._show_account,
+                      lambda _exc: self._show_account(""))
 
     def _show_account(self, email: str) -> None:
         self.signed_in_as = email
@@ -132,8 +115,6 @@ class SyncPage(QWidget):
         self.sign_out_button.setEnabled(bool(email))
 
     def sign_in(self) -> None:
-        from app.sync.client import SupabaseRpc
-
         url, key = self.url.text().strip(), self.anon_key.text().strip()
         email, password = self.email.text().strip(), self.password.text()
         self.password.clear()  # the password does not linger in the widget
@@ -153,22 +134,10 @@ class SyncPage(QWidget):
         if missing:
             self.message.emit(f"To sign in, enter the {' and '.join(missing)}.")
             return
-        gate = self.container.net_gate
         self.sign_in_button.setEnabled(False)
         self.account.setText("Signing in…")
 
-        def work() -> None:
-            rpc = SupabaseRpc(url, key, email, gate=gate)
-            try:
-                rpc.sign_in(email, password)
-            finally:
-                rpc.close()
-
-        def done(_result: object) -> None:
-            sync = self.container.settings.sync
-            sync.supabase_url, sync.supabase_anon_key, sync.email = url, key, email
-            sync.enabled = True
-            self.container.save_settings()
+        def done(_changes: object) -> None:
             self.enabled.setChecked(True)
             self.sign_in_button.setEnabled(not self._blocked)
             self._show_account(email)
@@ -180,27 +149,13 @@ class SyncPage(QWidget):
             self._show_account(self.signed_in_as)
             self.message.emit(sign_in_error(exc))
 
-        self.tasks.submit(work, done, failed)
+        self.ops.change(lambda uc: uc.sync.sign_in(email, password, url=url, anon_key=key),
+                        done, failed, initiator=self)
 
     def sign_out(self) -> None:
-        from app.sync.client import SupabaseRpc
-
-        saved = self.container.settings.sync
-        url, key, email = saved.supabase_url, saved.supabase_anon_key, self.signed_in_as
-        gate = self.container.net_gate
         self.sign_out_button.setEnabled(False)
 
-        def work() -> None:
-            # Revokes the token on the server when it can be reached; forgets it anyway.
-            rpc = SupabaseRpc(url, key, email, gate=gate)
-            try:
-                rpc.sign_out()
-            finally:
-                rpc.close()
-
-        def done(_result: object) -> None:
-            self.container.settings.sync.enabled = False
-            self.container.save_settings()
+        def done(_changes: object) -> None:
             self.enabled.setChecked(False)
             self._show_account("")
             self.message.emit("Signed out. Notes stay on this device; nothing more is sent.")
@@ -210,4 +165,4 @@ class SyncPage(QWidget):
             self.sign_out_button.setEnabled(True)
             self.message.emit(one_line(exc))
 
-        self.tasks.submit(work, done, failed)
+        self.ops.change(lambda uc: uc.sync.sign_out(), done, failed, initiator=self)

@@ -1,9 +1,9 @@
 """Run core calls off the GUI thread and hand their results back on it.
 
 A small take on Anki's background operations: ``TaskRunner.submit(fn, on_done, on_error)`` runs
-``fn`` on a worker thread of a private QThreadPool; the result (or the exception) crosses back
-through a queued Qt signal, so the callbacks always run on the GUI thread. Callbacks of a runner
-that was shut down are dropped, so a closing window never gets called into half-destroyed.
+``fn`` on a worker thread of a private QThreadPool; the result (or the exception) comes back
+through the relay, so the callbacks always run on the GUI thread. Callbacks of a runner that
+was shut down are dropped, so a closing window never gets called into half-destroyed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool
+
+from app.ui.relay import Relay
 
 log = logging.getLogger(__name__)
 
@@ -20,30 +22,22 @@ Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; signals emitted from workers are queued to it."""
-
-    finished = Signal(object, object)  # callback, result
-    failed = Signal(object, object)  # callback, exception
-
-
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay, on_done: Done | None,
-                 on_error: Failed | None) -> None:
+    def __init__(self, fn: Callable[[], Any], deliver: Callable[[Any], None],
+                 fail: Callable[[BaseException], None]) -> None:
         super().__init__()
         self.fn = fn
-        self.relay = relay
-        self.on_done = on_done
-        self.on_error = on_error
+        self.deliver = deliver
+        self.fail = fail
 
     def run(self) -> None:
         try:
             result = self.fn()
         except Exception as exc:  # handed to the GUI thread; the log keeps the traceback
             log.info("background task failed: %s", exc, exc_info=True)
-            self.relay.failed.emit(self.on_error, exc)
+            self.fail(exc)
         else:
-            self.relay.finished.emit(self.on_done, result)
+            self.deliver(result)
 
 
 class TaskRunner(QObject):
@@ -51,9 +45,7 @@ class TaskRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
-        self._relay = _Relay(self)
-        self._relay.finished.connect(self._deliver)
-        self._relay.failed.connect(self._deliver_error)
+        self._relay = Relay(self)
         self._closed = False
         self.on_unhandled_error: Failed | None = None
 
@@ -61,14 +53,13 @@ class TaskRunner(QObject):
                on_error: Failed | None = None) -> None:
         if self._closed:
             return
-        self._pool.start(_Job(fn, self._relay, on_done, on_error))
+        self._pool.start(_Job(fn, self._relay.wrap(lambda result: self._deliver(on_done, result)),
+                              self._relay.wrap(lambda exc: self._deliver_error(on_error, exc))))
 
-    @Slot(object, object)
     def _deliver(self, callback: Done | None, result: Any) -> None:
         if callback is not None and not self._closed:
             callback(result)
 
-    @Slot(object, object)
     def _deliver_error(self, callback: Failed | None, exc: BaseException) -> None:
         if self._closed:
             return
@@ -85,4 +76,3 @@ class TaskRunner(QObject):
         self._closed = True
         self._pool.clear()
         self._pool.waitForDone(timeout_ms)
-

@@ -14,6 +14,12 @@ import threading
 log = logging.getLogger(__name__)
 
 WARM_UP_MODULES = (
+    "app.actions.meetings",
+    "app.actions.edits",
+    "app.actions.queries",
+    "app.actions.mail",
+    "app.actions.local_ai",
+    "app.actions.recordings",
     "app.store.queries",
     "app.store.edits",
     "app.store.meeting_facts",

@@ -201,7 +201,7 @@ def test_a_shortcut_that_cannot_be_used_says_why(
         hotkey.status == 'Global shortcut not set: "Ctrl+" is not a shortcut: '
         "write it like Ctrl+Alt+R."
     )
-    assert window.record_action.isEnabled()  # recording from the window is unaffected
+    assert window.window_actions.record.isEnabled()  # recording from the window is unaffected
 
 
 def ctrl_r_still_records(qtbot: QtBot, window: MainWindow) -> None:

@@ -26,13 +26,13 @@ def speech_source() -> ArraySource:
 @pytest.mark.slow
 def test_record_button_meter_and_hand_over(qtbot: QtBot, make_window: WindowFactory) -> None:
     window = make_window(audio_source_factory=speech_source)
-    assert window.record_action.isEnabled()
+    assert window.window_actions.record.isEnabled()
     controller = window.recording
     assert controller is not None
     qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: controller.recording, timeout=10_000)
     assert controller.bar.isVisible()
-    assert window.record_action.text() == "Stop &recording"
+    assert window.window_actions.record.text() == "Stop &recording"
     # The meter follows the voice and the clock runs.
     qtbot.waitUntil(lambda: controller.bar.meter.value() > -40, timeout=10_000)
     qtbot.waitUntil(lambda: controller.bar.elapsed.text() == "0:00:02", timeout=10_000)
@@ -63,8 +63,8 @@ def test_cut_off_recording_is_offered_at_start(qtbot: QtBot, make_window: Window
     sidecar.update_sidecar(sidecar.sidecar_path(wav), pid=2**22 + 12345)
 
     window = make_window()
-    qtbot.waitUntil(lambda: getattr(window, "recovery_box", None) is not None, timeout=20_000)
-    box = window.recovery_box
+    qtbot.waitUntil(lambda: window.recording.recovery_box is not None, timeout=20_000)
+    box = window.recording.recovery_box
     assert "cut off" in box.text()
     process = next(b for b in box.buttons() if b.text() == "Process now")
     process.click()

@@ -10,10 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from app.actions import recordings
 from app.audio.sources import ArraySource, InputDevice
 from app.store.models import MeetingStatus
 from app.store.queries import meeting_detail
-from app.ui import recording_settings
 from app.ui.main_window import MainWindow
 from app.ui.settings_dialog import SettingsDialog
 from tests.ui.conftest import SPEECH, WindowFactory
@@ -43,7 +43,7 @@ def test_choices_are_saved_and_a_bad_shortcut_keeps_the_dialog_open(
         qtbot: QtBot, make_window: WindowFactory, recap_home: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     # PortAudio sees no microphone on this machine: give the page two, as a laptop would have.
-    monkeypatch.setattr(recording_settings, "_list_inputs", lambda: [BUILT_IN, USB])
+    monkeypatch.setattr(recordings, "list_input_devices", lambda: [BUILT_IN, USB])
     window = make_window()
     dialog = open_settings(window)
     page = dialog.recording
@@ -74,7 +74,7 @@ def test_choices_are_saved_and_a_bad_shortcut_keeps_the_dialog_open(
 def test_a_saved_microphone_that_is_unplugged_stays_chosen(
         qtbot: QtBot, make_window: WindowFactory, recap_home: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(recording_settings, "_list_inputs", lambda: [BUILT_IN])
+    monkeypatch.setattr(recordings, "list_input_devices", lambda: [BUILT_IN])
     window = make_window()
     window.container.settings.recording.input_device = 3
     dialog = open_settings(window)
@@ -98,7 +98,7 @@ def test_no_audio_system_is_one_line_and_the_rest_still_saves(
     def missing() -> list[InputDevice]:
         raise RecordingError("The audio library PortAudio is not installed.", "Install it.")
 
-    monkeypatch.setattr(recording_settings, "_list_inputs", missing)
+    monkeypatch.setattr(recordings, "list_input_devices", missing)
     window = make_window()
     dialog = open_settings(window)
     qtbot.waitUntil(lambda: "PortAudio" in dialog.message.text(), timeout=10_000)
@@ -125,7 +125,8 @@ def test_record_only_keeps_the_recording_unprocessed(
     qtbot.wait(1500)
     with qtbot.waitSignal(controller.handed_over, timeout=15_000) as handed:
         qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    meeting_id = handed.args[0]
+    path, meeting_id, process_now = handed.args
+    assert not process_now and path.endswith(".wav")
     assert "transcribed later" in window.status.currentMessage()
     qtbot.wait(2000)  # long enough for a queued job to have started transcribing
     detail = meeting_detail(window.container.db, meeting_id)

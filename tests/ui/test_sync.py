@@ -50,7 +50,7 @@ def tokens(keychain: MemoryKeyring) -> dict[str, str]:
 
 
 def open_sync_settings(qtbot: QtBot, window: MainWindow) -> SettingsDialog:
-    window.settings_action.trigger()
+    window.window_actions.settings.trigger()
     dialog = window.settings_dialog
     qtbot.waitUntil(lambda: dialog.sync.account.text() != "Checking sign-in…", timeout=10_000)
     return dialog
@@ -96,7 +96,7 @@ def rename(
 ) -> None:
     window.meetings.select(meeting_id)
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (title, True))
-    window.rename_action.trigger()
+    window.window_actions.rename.trigger()
 
 
 def test_sign_in_from_settings_then_an_edit_goes_from_pending_to_synced(
@@ -114,7 +114,7 @@ def test_sign_in_from_settings_then_an_edit_goes_from_pending_to_synced(
     window.reload()
     qtbot.waitUntil(lambda: window.meetings.visible_titles() == ["Budget review"], timeout=10_000)
     assert sync_label(window) == "Sync: off"
-    assert not window.sync_action.isEnabled()
+    assert not window.window_actions.sync_now.isEnabled()
 
     dialog = sign_in(qtbot, window, server, user, user["password"])
     qtbot.waitUntil(
@@ -127,7 +127,7 @@ def test_sign_in_from_settings_then_an_edit_goes_from_pending_to_synced(
     # The first round sends the meeting that was already there.
     qtbot.waitUntil(lambda: sync_label(window).startswith("Sync: synced"), timeout=30_000)
     assert server_title(pg_dsn, user["id"], meeting_id) == "Budget review"
-    assert window.sync_action.isEnabled()
+    assert window.window_actions.sync_now.isEnabled()
 
     seen = record_sync_labels(window)
     rename(qtbot, window, meeting_id, "Budget review (final)", monkeypatch)
@@ -188,7 +188,7 @@ def test_sign_out_forgets_the_token_and_stops_syncing(
     assert "/auth/v1/logout" in server.requests  # revoked on the server too
     qtbot.waitUntil(lambda: not window.sync.running, timeout=30_000)
     assert sync_label(window) == "Sync: off"
-    assert not window.sync_action.isEnabled()
+    assert not window.window_actions.sync_now.isEnabled()
     dialog.accept()
     assert not window.container.settings.sync.enabled
 
@@ -230,7 +230,7 @@ def test_quitting_does_not_wait_for_a_round_stuck_on_the_network(
     server.faults.forced = ["stall"]
     server.on_rpc = lambda _fn: stuck.set()
     try:
-        window.sync_action.trigger()  # File › Sync now
+        window.window_actions.sync_now.trigger()  # File › Sync now
         qtbot.waitUntil(stuck.is_set, timeout=10_000)
         started = time.monotonic()
         window.close()
@@ -270,7 +270,7 @@ def test_a_sync_problem_is_one_line_in_the_status_bar(
     if trouble == "server down":
         qtbot.waitUntil(lambda: label.text() == "Sync: offline", timeout=30_000)
         assert "could not be reached" in label.toolTip()
-        assert window.sync_action.isEnabled()  # "try again now" makes sense here
+        assert window.window_actions.sync_now.isEnabled()  # "try again now" makes sense here
     else:
         qtbot.waitUntil(lambda: label.text() == "Sync: sign-in needed", timeout=30_000)
         assert "sign-in expired" in label.toolTip()

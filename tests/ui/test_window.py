@@ -115,8 +115,8 @@ def test_window_works_without_a_tray_and_remembers_its_size(
     assert window.tray is not None and not window.tray.available
     window.notify("Meeting ready", "Budget review: notes are ready.")
     assert "notes are ready" in window.status.currentMessage()
-    assert window.record_action.isEnabled()  # recording needs no tray either
-    assert "Ctrl+R" in window.record_action.toolTip()
+    assert window.window_actions.record.isEnabled()  # recording needs no tray either
+    assert "Ctrl+R" in window.window_actions.record.toolTip()
     window.resize(720, 530)  # the offscreen screen is 800 x 600
     qtbot.waitUntil(lambda: (window.width(), window.height()) == (720, 530), timeout=5_000)
     close(window)
@@ -148,7 +148,7 @@ def test_polish_with_claude_asks_before_replacing(
         set_secret(ANTHROPIC_KEY, claude.api_key)
         window = make_window()
         window.container.settings.llm.cloud_allowed = True
-        window._refresh_polish()
+        window.polish.refresh()
         body = "Hi all, thanks for your time today."
         meeting_id = add_meeting(window.container, "Budget review", ["Hello."], email=body)
         window.reload()
@@ -160,19 +160,19 @@ def test_polish_with_claude_asks_before_replacing(
 
         # First time: the user keeps their own draft; nothing changes.
         email.polish_button.click()
-        qtbot.waitUntil(lambda: isinstance(getattr(window, "polish_dialog", None),
+        qtbot.waitUntil(lambda: isinstance(window.polish.dialog,
                                            PolishDialog), timeout=30_000)
-        dialog = window.polish_dialog
+        dialog = window.polish.dialog
         assert "thank you" in dialog.after_view.toPlainText()
         assert "thanks" in dialog.before_view.toPlainText()
         dialog.done(QDialog.DialogCode.Rejected)
         assert meeting_detail(window.container.db, meeting_id).email.body == body
 
         # Second time: accepted, the polished text replaces the draft.
-        window.polish_dialog = None
+        window.polish.dialog = None
         email.polish_button.click()
-        qtbot.waitUntil(lambda: isinstance(window.polish_dialog, PolishDialog), timeout=30_000)
-        window.polish_dialog.done(QDialog.DialogCode.Accepted)
+        qtbot.waitUntil(lambda: isinstance(window.polish.dialog, PolishDialog), timeout=30_000)
+        window.polish.dialog.done(QDialog.DialogCode.Accepted)
         qtbot.waitUntil(lambda: "thank you" in (
             meeting_detail(window.container.db, meeting_id).email.body), timeout=10_000)
         qtbot.waitUntil(lambda: "thank you" in email.body.toPlainText(), timeout=10_000)

@@ -12,6 +12,7 @@ bind to 127.0.0.1 on a free port (loopback only, nothing leaves the machine) and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from app.llm.backend import (
     ChatResult,
     LLMError,
 )
+from app.llm.builtin.bundled import BundleError
 from app.llm.builtin.gguf import BadModelFile, read_header
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,6 @@ def default_threads() -> int:
 
 
 def xllamacpp_installed() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("xllamacpp") is not None
 
 
@@ -112,8 +112,6 @@ class BuiltinBackend:
         if self._load_error is not None:
             raise self._load_error
         if self._prepare is not None:
-            from app.llm.builtin.bundled import BundleError
-
             try:
                 self.model_path = self._prepare()
             except BundleError as exc:

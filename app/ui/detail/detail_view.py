@@ -1,17 +1,21 @@
 """One meeting: a title line and the tabs. Loads off the GUI thread; saves edits off it too.
 
 The view keeps the id of the meeting it shows; every edit carries that id with it, so a save
-that lands after the user moved on still goes to the right meeting.
+that lands after the user moved on still goes to the right meeting. It reads and edits through
+the use cases (``ops``), and shows a meeting afresh when a change made elsewhere touches it (a
+meeting finished, the email was polished).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from app.actions import Changes, UseCases
 from app.errors import one_line
 from app.formatting import duration, local_date_time
 from app.ui.detail.action_items_tab import ActionItemsTab
@@ -20,25 +24,21 @@ from app.ui.detail.email_tab import EmailTab
 from app.ui.detail.summary_tab import SummaryTab
 from app.ui.detail.transcript_tab import TranscriptTab
 from app.ui.meeting_list import STATE_LABELS
+from app.ui.ops import Ops, on_change
 from app.ui.player import SegmentPlayer
-from app.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
-    from app.container import Container
     from app.store.meeting_facts import MeetingFacts
     from app.store.queries import MeetingDetail
 
 
 class DetailView(QWidget):
     message = Signal(str)  # one line for the status bar
-    changed = Signal(str)  # meeting id whose list row may need a refresh
     polish_requested = Signal(str, str)  # meeting id, body
 
-    def __init__(self, container: Container, tasks: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, ops: Ops, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.container = container
-        self.tasks = tasks
+        self.ops = ops
         self.player = SegmentPlayer(self)
         self.meeting_id = ""
         self.detail: MeetingDetail | None = None
@@ -75,9 +75,10 @@ class DetailView(QWidget):
         self.email.polish_requested.connect(
             lambda body: self.polish_requested.emit(self.meeting_id, body))
         self.details.local_only_changed.connect(self._save_local_only)
+        on_change(ops, self, self._changed_elsewhere)
 
     # -- loading -------------------------------------------------------------------------
-    def show_meeting(self, meeting_id: str) -> None:
+    def show_meeting(self, meeting_id: str, *, replace_email: bool = False) -> None:
         if meeting_id != self.meeting_id:
             self.email.flush()
             self.player.stop()
@@ -85,26 +86,27 @@ class DetailView(QWidget):
         if not meeting_id:
             self.detail = None
             return
-        container = self.container
 
-        def load() -> tuple[MeetingDetail, MeetingFacts]:
-            from app.store.meeting_facts import meeting_facts
-            from app.store.queries import meeting_detail
+        def load(uc: UseCases) -> tuple[MeetingDetail, MeetingFacts]:
+            return uc.queries.detail(meeting_id), uc.queries.facts(meeting_id)
 
-            return (meeting_detail(container.db, meeting_id),
-                    meeting_facts(container.db, meeting_id))
-
-        self.tasks.submit(load, self._loaded, lambda exc: self.message.emit(one_line(exc)))
+        self.ops.read(load, lambda result: self._loaded(result, replace_email),
+                      lambda exc: self.message.emit(one_line(exc)))
 
     def reload(self) -> None:
         if self.meeting_id:
             self.show_meeting(self.meeting_id)
 
-    def _loaded(self, result: tuple[MeetingDetail, MeetingFacts]) -> None:
+    def _changed_elsewhere(self, changes: Changes) -> None:
+        if changes.detail and changes.touches(self.meeting_id):
+            self.show_meeting(self.meeting_id, replace_email=changes.draft_replaced)
+
+    def _loaded(self, result: tuple[MeetingDetail, MeetingFacts],
+                replace_email: bool = False) -> None:
         detail, facts = result
         if detail.row.id != self.meeting_id:
             return  # the user moved on while it loaded
-        first_show = self.detail is None or self.detail.row.id != detail.row.id
+        first_show = replace_email or self.detail is None or self.detail.row.id != detail.row.id
         self.detail = detail
         row = detail.row
         self.title.setText(row.title)
@@ -131,53 +133,35 @@ class DetailView(QWidget):
         self.transcript.reveal(start_ms)
         self._play(start_ms)
 
-    def _save(self, work: Any, done_message: str = "") -> None:
-        meeting_id = self.meeting_id
-
-        def finished(_result: object) -> None:
-            if done_message:
-                self.message.emit(done_message)
-            self.changed.emit(meeting_id)
-
-        self.tasks.submit(work, finished, lambda exc: self.message.emit(one_line(exc)))
+    def _save(self, work: Callable[[UseCases], Changes], done_message: str = "") -> None:
+        """An edit made here: it is shown already, so only the other views may refresh."""
+        self.ops.change(work, lambda _changes: self.message.emit(done_message)
+                        if done_message else None,
+                        lambda exc: self.message.emit(one_line(exc)), initiator=self)
 
     def _save_segment(self, segment_id: str, text: str) -> None:
-        from app.store.queries import update_segment_text
-
-        c = self.container
-        self._save(lambda: update_segment_text(c.db, segment_id, text), "Transcript saved.")
+        self._save(lambda uc: uc.edits.segment_text(segment_id, text), "Transcript saved.")
 
     def _save_item(self, item_id: str, changes: dict[str, Any]) -> None:
-        from app.store.edits import update_action_item
-
-        c = self.container
         due: Any = changes.get("due_date", ...)
         kwargs: dict[str, Any] = {k: v for k, v in changes.items() if k != "due_date"}
         if due is not ...:
             kwargs["due_date"] = due if isinstance(due, date) or due is None else None
-        self._save(lambda: update_action_item(c.db, item_id, **kwargs), "Action item saved.")
+        self._save(lambda uc: uc.edits.action_item(item_id, **kwargs), "Action item saved.")
 
     def _add_item(self, text: str) -> None:
-        from app.store.edits import add_action_item
-
-        c, meeting_id = self.container, self.meeting_id
-        if meeting_id:
-            self.tasks.submit(lambda: add_action_item(c.db, meeting_id, text),
-                              lambda _id: self.reload(),
-                              lambda exc: self.message.emit(one_line(exc)))
+        meeting_id = self.meeting_id
+        if meeting_id:  # a new row to show: this view refreshes too, like any other
+            self.ops.change(lambda uc: uc.edits.add_action_item(meeting_id, text),
+                            failed=lambda exc: self.message.emit(one_line(exc)))
 
     def _save_email(self, subject: str, body: str, recipients: str) -> None:
-        from app.store.edits import save_email_draft
-
-        c, meeting_id = self.container, self.meeting_id
+        meeting_id = self.meeting_id
         if meeting_id:
-            self.tasks.submit(lambda: save_email_draft(c.db, meeting_id, subject=subject,
-                                                       body=body, recipients=recipients),
-                              None, lambda exc: self.message.emit(one_line(exc)))
+            self._save(lambda uc: uc.edits.email_draft(meeting_id, subject=subject, body=body,
+                                                      recipients=recipients))
 
     def _save_local_only(self, local_only: bool) -> None:
-        from app.store.edits import set_local_only
-
-        c, meeting_id = self.container, self.meeting_id
-        self._save(lambda: set_local_only(c.db, meeting_id, local_only),
+        meeting_id = self.meeting_id
+        self._save(lambda uc: uc.edits.keep_on_device(meeting_id, local_only),
                    "Kept on this device only." if local_only else "Will sync with your account.")
