@@ -10,8 +10,21 @@ from sqlalchemy import text
 
 from app.store import meeting_facts, queries
 from app.store.db import Database
-from app.store.meeting_facts import MeetingFacts
-from app.store.queries import MeetingDetail, MeetingRow, SearchHit
+from app.store.meeting_facts import LedgerSummary, MeetingFacts, StageTiming
+from app.store.queries import (
+    ActionItemView,
+    EmailView,
+    JobView,
+    MeetingDetail,
+    MeetingRow,
+    SearchHit,
+    SegmentView,
+)
+
+# What the faces are handed (plain, detached dataclasses): they name these types from here.
+__all__ = ["ActionItemView", "DatabaseHealth", "EmailView", "JobView", "LedgerSummary",
+           "Listing", "MeetingDetail", "MeetingFacts", "MeetingRow", "Queries", "SearchHit",
+           "SegmentView", "StageTiming"]
 
 
 @dataclass(frozen=True)

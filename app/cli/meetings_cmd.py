@@ -17,7 +17,7 @@ from app.pipeline.events import ProgressCallback, Resume, RunReport
 
 if TYPE_CHECKING:
     from app.actions.meetings import Meetings
-    from app.store.queries import MeetingDetail
+    from app.actions.queries import MeetingDetail
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

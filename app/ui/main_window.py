@@ -50,8 +50,8 @@ from app.ui.window_actions import Slots, install_actions
 from app.ui.window_state import WindowState
 
 if TYPE_CHECKING:
+    from app.actions.queries import MeetingRow
     from app.container import Container
-    from app.store.queries import MeetingRow
 
 log = logging.getLogger(__name__)
 

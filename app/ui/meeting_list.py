@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from app.formatting import duration, local_date_time, local_day
 
 if TYPE_CHECKING:
-    from app.store.queries import MeetingRow
+    from app.actions.queries import MeetingRow
 
 STATE_LABELS = {
     "queued": "Queued",

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 if TYPE_CHECKING:
-    from app.store.queries import MeetingRow
+    from app.actions.queries import MeetingRow
 
 RECENT = 8
 

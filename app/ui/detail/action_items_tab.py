@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from app.store.queries import ActionItemView
+    from app.actions.queries import ActionItemView
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 DONE, TEXT, OWNER, DUE, QUOTE = range(5)

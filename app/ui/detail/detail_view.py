@@ -28,8 +28,7 @@ from app.ui.ops import Ops, on_change
 from app.ui.player import SegmentPlayer
 
 if TYPE_CHECKING:
-    from app.store.meeting_facts import MeetingFacts
-    from app.store.queries import MeetingDetail
+    from app.actions.queries import MeetingDetail, MeetingFacts
 
 
 class DetailView(QWidget):

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from app.store.meeting_facts import MeetingFacts
-    from app.store.queries import MeetingDetail
+    from app.actions.queries import MeetingDetail, MeetingFacts
 
 
 def _label() -> QLabel:

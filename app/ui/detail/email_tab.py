@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 if TYPE_CHECKING:
-    from app.store.queries import EmailView
+    from app.actions.queries import EmailView
 
 _SAVE_AFTER_MS = 700
 

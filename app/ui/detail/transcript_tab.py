@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.formatting import position
 
 if TYPE_CHECKING:
-    from app.store.queries import SegmentView
+    from app.actions.queries import SegmentView
 
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _START_ROLE = Qt.ItemDataRole.UserRole + 1
