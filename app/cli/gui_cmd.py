@@ -26,4 +26,4 @@ def cmd_gui(args: argparse.Namespace, ctx: CliContext) -> int:
                   "Install Recap with its GUI dependencies (pyside6-essentials, "
                   "pyside6-addons), or use the commands listed by `recap --help`.")
         return 1
-    return run(files=[str(f) for f in getattr(args, "files", [])])
+    return run(files=[str(f) for f in args.files])
