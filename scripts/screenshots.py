@@ -122,7 +122,7 @@ def main() -> int:
     settle(1200)
     window.detail.transcript.table.selectRow(5)
     shot(window, "transcript")
-    window.detail.tabs.setCurrentWidget(window.detail.actions)
+    window.detail.tabs.setCurrentWidget(window.detail.action_items)
     settle(300)
     shot(window, "action-items")
     window.detail.tabs.setCurrentWidget(window.detail.summary)

@@ -1,4 +1,5 @@
-"""Lint and types are part of the test run: ruff on everything, mypy strict on the core."""
+"""Lint and types are part of the test run: ruff on everything, mypy on the whole app (strict
+on the core)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CORE = ["app/store", "app/audio", "app/transcribe", "app/pipeline", "app/llm", "app/sync",
-        "app/cli", "app/paths.py", "app/settings.py", "app/net.py", "app/secrets.py",
-        "app/container.py", "app/export.py", "app/logging_setup.py", "app/errors.py",
-        "app/formatting.py", "app/download.py", "app/file_lock.py",
-        "app/actions"]
 
 
 def test_ruff_is_clean() -> None:
@@ -22,6 +18,7 @@ def test_ruff_is_clean() -> None:
 
 
 def test_mypy_strict_on_the_core() -> None:
-    result = subprocess.run([sys.executable, "-m", "mypy", *CORE], cwd=REPO, capture_output=True,
+    # The whole app: strict on everything but the Qt layer (pyproject.toml lists the modules).
+    result = subprocess.run([sys.executable, "-m", "mypy", "app"], cwd=REPO, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr

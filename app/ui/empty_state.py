@@ -59,7 +59,3 @@ class EmptyState(QWidget):
             "emails need <a href='https://ollama.com/download'>Ollama</a> with a model "
             f"(then “Get model” in the status bar).<br><small>{reason}</small>")
         self.missing.setVisible(True)
-
-    def set_record_available(self, available: bool, why_not: str) -> None:
-        self.record_button.setEnabled(available)
-        self.record_button.setToolTip(why_not)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from collections.abc import Sequence
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 
-def _side_html(words: list[str], spans: list[tuple[str, int, int]], colour: str) -> str:
+def _side_html(words: list[str], spans: Sequence[tuple[str, int, int]], colour: str) -> str:
     out = []
     for tag, start, end in spans:
         text = html.escape("".join(words[start:end]))

@@ -153,14 +153,15 @@ class ProcessingQueue(QObject):
 
     def _run_one(self, meeting_id: str, cancel: threading.Event) -> Outcome:
         self.started.emit(meeting_id)
-        last = {"t": 0.0, "stage": ""}
+        last_time, last_stage = 0.0, ""
 
         def on_progress(event: ProgressEvent) -> None:
+            nonlocal last_time, last_stage
             now = time.monotonic()
-            if (event.stage == last["stage"] and event.stage_progress < 1.0
-                    and now - float(last["t"]) < _PROGRESS_INTERVAL_S):
+            if (event.stage == last_stage and event.stage_progress < 1.0
+                    and now - last_time < _PROGRESS_INTERVAL_S):
                 return
-            last["t"], last["stage"] = now, event.stage
+            last_time, last_stage = now, event.stage
             self.progress.emit(meeting_id, event.label, event.stage_progress, event.overall)
 
         report = self.use_cases.meetings.process(meeting_id, on_progress=on_progress,

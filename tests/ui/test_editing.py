@@ -38,8 +38,8 @@ def test_action_item_edits_persist_across_restart(qtbot: QtBot,
     window.reload()
     qtbot.waitUntil(lambda: len(window.meetings.model.rows) == 1, timeout=10_000)
     open_meeting(qtbot, window, meeting_id)
-    table = window.detail.actions.table
-    assert window.detail.actions.row_values(0) == {
+    table = window.detail.action_items.table
+    assert window.detail.action_items.row_values(0) == {
         "done": False, "text": "Send the budget to finance", "owner": "Ana", "due": ""}
 
     # Edit as a person would: tick it, change the owner, give the second item a date.
@@ -57,7 +57,7 @@ def test_action_item_edits_persist_across_restart(qtbot: QtBot,
 
     qtbot.waitUntil(saved, timeout=10_000)
     # A date that is not one is refused with a message, and nothing is saved.
-    with qtbot.waitSignal(window.detail.actions.invalid_input, timeout=5_000) as bad:
+    with qtbot.waitSignal(window.detail.action_items.invalid_input, timeout=5_000) as bad:
         table.item(0, DUE).setText("next Friday")
     assert "YYYY-MM-DD" in bad.args[0]
 
@@ -65,7 +65,7 @@ def test_action_item_edits_persist_across_restart(qtbot: QtBot,
     again = make_window()  # a fresh start: new container, same Recap home
     qtbot.waitUntil(lambda: len(again.meetings.model.rows) == 1, timeout=10_000)
     open_meeting(qtbot, again, meeting_id)
-    actions = again.detail.actions
+    actions = again.detail.action_items
     assert actions.row_values(0) == {"done": True, "text": "Send the budget to finance",
                                      "owner": "Ben", "due": ""}
     assert actions.row_values(1) == {"done": False, "text": "Book the venue for the offsite",
@@ -84,7 +84,7 @@ def test_quote_link_jumps_to_the_transcript(qtbot: QtBot, make_window: WindowFac
     window.reload()
     qtbot.waitUntil(lambda: len(window.meetings.model.rows) == 1, timeout=10_000)
     open_meeting(qtbot, window, meeting_id)
-    button = window.detail.actions.table.cellWidget(0, 4)
+    button = window.detail.action_items.table.cellWidget(0, 4)
     button.click()  # type: ignore[union-attr]
     assert window.detail.tabs.currentWidget() is window.detail.transcript
     assert window.detail.transcript.table.currentRow() == 1  # the segment at 4 s

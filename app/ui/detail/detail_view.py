@@ -50,12 +50,12 @@ class DetailView(QWidget):
         self.subtitle.setWordWrap(True)
         self.tabs = QTabWidget()
         self.transcript = TranscriptTab()
-        self.actions = ActionItemsTab()
+        self.action_items = ActionItemsTab()
         self.summary = SummaryTab()
         self.email = EmailTab()
         self.details = DetailsTab()
         self.tabs.addTab(self.transcript, "Transcript")
-        self.tabs.addTab(self.actions, "Action items")
+        self.tabs.addTab(self.action_items, "Action items")
         self.tabs.addTab(self.summary, "Summary && decisions")
         self.tabs.addTab(self.email, "Email")
         self.tabs.addTab(self.details, "Details")
@@ -66,10 +66,10 @@ class DetailView(QWidget):
 
         self.transcript.play_requested.connect(self._play)
         self.transcript.text_edited.connect(self._save_segment)
-        self.actions.edited.connect(self._save_item)
-        self.actions.add_requested.connect(self._add_item)
-        self.actions.quote_requested.connect(self._show_quote)
-        self.actions.invalid_input.connect(self.message)
+        self.action_items.edited.connect(self._save_item)
+        self.action_items.add_requested.connect(self._add_item)
+        self.action_items.quote_requested.connect(self._show_quote)
+        self.action_items.invalid_input.connect(self.message)
         self.email.save_requested.connect(self._save_email)
         self.email.polish_requested.connect(
             lambda body: self.polish_requested.emit(self.meeting_id, body))
@@ -115,7 +115,7 @@ class DetailView(QWidget):
             line += f" — {row.error}"
         self.subtitle.setText(line)
         self.transcript.show_segments(detail.segments)
-        self.actions.show_items(detail.action_items)
+        self.action_items.show_items(detail.action_items)
         waiting = next((j.error for j in detail.jobs if j.state != "done" and j.error), "")
         self.summary.show_notes(detail.summary, detail.decisions, detail.notes_model, waiting)
         if first_show or not self.email.body.hasFocus():

@@ -79,9 +79,10 @@ class TranscriptTab(QWidget):
             item = self.table.item(row, 0)
             if item is not None and int(item.data(_START_ROLE)) <= start_ms:
                 best = row
-        if best >= 0:
+        text = self.table.item(best, 1) if best >= 0 else None
+        if text is not None:
             self.table.selectRow(best)
-            self.table.scrollToItem(self.table.item(best, 1))
+            self.table.scrollToItem(text)
 
     def _clicked(self, row: int, _column: int) -> None:
         item = self.table.item(row, 0)
