@@ -8,6 +8,7 @@ user edited stays.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -15,11 +16,13 @@ from app.llm import prompts
 from app.llm.backend import BackendUnavailable, CallCancelled
 from app.llm.chain import NeedsAttention
 from app.llm.email import ItemLine, compose_body, write_email
-from app.llm.services import LLMServices
 from app.pipeline.local_engine import local_engine, waiting
 from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
 from app.store.db import Database
 from app.store.models import ActionItem, EmailDraft, Meeting, utcnow
+
+if TYPE_CHECKING:
+    from app.llm.services import LLMServices  # the AI layer loads when a stage runs
 
 
 class DraftStage:

@@ -6,9 +6,13 @@ the runner retries them on `recap resume`, or when the window sees a local model
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.llm.backend import BackendUnavailable, LLMBackend
-from app.llm.services import LLMServices
 from app.pipeline.stage import Outcome, StageResult
+
+if TYPE_CHECKING:
+    from app.llm.services import LLMServices  # the AI layer loads when a stage runs
 
 
 def local_engine(services: LLMServices) -> tuple[LLMBackend | None, StageResult | None]:

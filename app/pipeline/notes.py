@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -30,11 +30,13 @@ from app.llm.notes import (
     split,
     summarise,
 )
-from app.llm.services import LLMServices
 from app.pipeline.local_engine import local_engine, waiting
 from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
 from app.store.db import Database
 from app.store.models import ActionItem, Meeting, Segment, utcnow
+
+if TYPE_CHECKING:
+    from app.llm.services import LLMServices  # the AI layer loads when a stage runs
 
 log = logging.getLogger(__name__)
 

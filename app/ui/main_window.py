@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.actions import Changes
-from app.actions.queries import Listing
 from app.errors import one_line
 from app.pipeline.events import Resume
 from app.ui.detail.detail_view import DetailView
@@ -50,7 +49,7 @@ from app.ui.window_actions import Slots, install_actions
 from app.ui.window_state import WindowState
 
 if TYPE_CHECKING:
-    from app.actions.queries import MeetingRow
+    from app.actions.queries import Listing, MeetingRow
     from app.container import Container
 
 log = logging.getLogger(__name__)
