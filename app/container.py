@@ -53,12 +53,12 @@ class Container:
     def model_store(self) -> ModelStore:
         from app.paths import bundled_models_dir
         from app.transcribe.catalog import DEFAULT_BASE_URL
-        from app.transcribe.download import default_client_factory
+        from app.transcribe.download import gated_client_factory
         from app.transcribe.model_store import ModelStore
 
         gate = self.net_gate
         return ModelStore(self.paths.models, self.paths.cache, bundled_dir=bundled_models_dir(),
-                          client_factory=lambda: gate.guard(default_client_factory()),
+                          client_factory=gated_client_factory(gate),
                           base_url=self.settings.transcription.models_url or DEFAULT_BASE_URL)
 
     @cached_property
@@ -66,7 +66,7 @@ class Container:
         """The one place that knows whether anything may leave this device (privacy mode)."""
         from app.net import NetworkGate
 
-        return NetworkGate(lambda: self.settings.privacy_mode)
+        return NetworkGate(lambda: self.settings.privacy_mode, lambda: self.settings.proxy)
 
     @cached_property
     def pipeline(self) -> PipelineRunner:

@@ -82,6 +82,10 @@ class Settings(BaseModel):
 
     device_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     privacy_mode: bool = False  # "nothing leaves this device": one master switch
+    # An HTTP(S) proxy for connections off this machine ("" = none). HTTP_PROXY and the like
+    # in the environment are ignored: only this setting routes traffic, and privacy mode
+    # checks it like any host.
+    proxy: str = ""
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)

@@ -171,13 +171,16 @@ def _sign_in(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _sign_out(ctx: CliContext) -> int:
-    from app.sync.client import SupabaseRpc
+    from app.sync.service import build_rpc
 
     sync = ctx.container.settings.sync
     if sync.supabase_url and sync.supabase_anon_key:
-        rpc = SupabaseRpc(sync.supabase_url, sync.supabase_anon_key, sync.email)
-        rpc.sign_out()
-        rpc.close()
+        # Through the gate: signing out sends the refresh token, so privacy mode refuses it.
+        rpc = build_rpc(ctx.container)
+        try:
+            rpc.sign_out()
+        finally:
+            rpc.close()
     ctx.container.settings.sync.enabled = False
     ctx.container.save_settings()
     ctx.out("Signed out. Notes stay on this device; nothing more is sent.")

@@ -97,7 +97,8 @@ def _gate(container: Container) -> NetworkGate:
     gate = getattr(container, "net_gate", None)
     if isinstance(gate, NetworkGate):
         return gate
-    return NetworkGate(lambda: container.settings.privacy_mode)
+    return NetworkGate(lambda: container.settings.privacy_mode,
+                       lambda: container.settings.proxy)
 
 
 def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
@@ -107,11 +108,11 @@ def builtin_engine(container: Container) -> Callable[[], LLMBackend] | None:
         from app.llm.builtin.provider import BuiltinProvider
     except ImportError:
         return None
-    from app.transcribe.download import default_client_factory
+    from app.transcribe.download import gated_client_factory
 
     gate = _gate(container)
     store = LLMModelStore(container.paths.models, container.paths.cache,
-                          client_factory=lambda: gate.guard(default_client_factory()))
+                          client_factory=gated_client_factory(gate))
     return BuiltinProvider(store, lambda: container.settings.llm.builtin_model,
                            lambda: container.settings.llm.num_ctx,
                            enabled=lambda: container.settings.llm.use_builtin)

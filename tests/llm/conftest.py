@@ -13,6 +13,7 @@ from app.llm.services import LLMServices, build_llm_services
 from app.secrets import ANTHROPIC_KEY, set_secret
 from app.store.models import Meeting, Segment
 from tests.llm.fake_model import claude_answer, ollama_answer
+from tests.llm.leaks import leaks, proxy_env  # noqa: F401 (fixtures are found by name)
 from tests.llm.meetings import MEETING_DAY
 from tests.llm.standins import AnthropicStandIn, OllamaStandIn
 

@@ -43,9 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _store(ctx: CliContext) -> LLMModelStore:
     from app.llm.builtin.models import LLMModelStore
+    from app.transcribe.download import gated_client_factory
 
     paths = ctx.container.paths
-    return LLMModelStore(paths.models, paths.cache)
+    return LLMModelStore(paths.models, paths.cache,
+                         client_factory=gated_client_factory(ctx.container.net_gate))
 
 
 def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
