@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        help="list versions that lost a conflict with another device")
     group.add_argument("--restore", type=int, metavar="N",
                        help="make version N of --history the current one again")
+    p.add_argument("--full", action="store_true",
+                   help="re-read every row from the server, not only what changed")
     p.add_argument("--email", help="account email for --sign-in (default: from settings)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from standard input (for scripts)")
@@ -39,7 +41,7 @@ def cmd_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         return _history(ctx)
     if args.restore is not None:
         return _restore(args.restore, ctx)
-    return _round(ctx)
+    return _round(ctx, full=args.full)
 
 
 def _history(ctx: CliContext) -> int:
@@ -76,7 +78,7 @@ def _restore(history_id: int, ctx: CliContext) -> int:
     return 0
 
 
-def _round(ctx: CliContext) -> int:
+def _round(ctx: CliContext, full: bool = False) -> int:
     from app.sync.errors import SyncNotConfigured
     from app.sync.service import build_engine, build_rpc
 
@@ -86,7 +88,7 @@ def _round(ctx: CliContext) -> int:
     rpc = build_rpc(container)
     engine = build_engine(container, rpc)
     try:
-        report = engine.run_round()
+        report = engine.run_round(full=full)
     except Exception as exc:
         engine.record_error(str(exc))
         raise
@@ -98,11 +100,14 @@ def _round(ctx: CliContext) -> int:
         ctx.out(f"Synced: sent {report.pushed}, received {report.applied}, "
                 f"{report.pending} still waiting"
                 + (f", {report.kept_in_history} conflicting versions kept in history"
-                   if report.kept_in_history else "") + f" ({report.seconds:.1f} s).")
+                   if report.kept_in_history else "")
+                + (f", {report.set_aside} received but set aside (see --status)"
+                   if report.set_aside else "") + f" ({report.seconds:.1f} s).")
     return 0
 
 
 def _status(ctx: CliContext) -> int:
+    from app.sync import set_aside
     from app.sync.engine import SyncEngine
 
     container = ctx.container
@@ -119,6 +124,8 @@ def _status(ctx: CliContext) -> int:
         "pending": engine.pending_count(),
         "last_error": state.last_error,
     }
+    with container.db.session() as session:
+        info["set_aside"] = set_aside.listed(session)
     if ctx.json_output:
         ctx.emit_json(info)
         return 0
@@ -135,6 +142,13 @@ def _status(ctx: CliContext) -> int:
     ctx.out(f"Waiting to sync: {info['pending']}")
     if state.last_error:
         ctx.out(f"Last error: {state.last_error}")
+    if info["set_aside"]:
+        ctx.out(f"Set aside: {len(info['set_aside'])} received rows could not be used here "
+                "(the rest synced normally):")
+        for row in info["set_aside"]:
+            ctx.out(f"  {row['kind'] or '?'} {row['id']} v{row['version']}: {row['reason']}")
+        ctx.out("  They are tried again when a newer version arrives, or with "
+                "`recap sync --full`.")
     return 0
 
 

@@ -191,7 +191,9 @@ class SupabaseRpc:
                     log.info("access token refused (%s); refreshing", exc.code)
                     self.refresh()
                     continue
-                raise _mapped(fn, exc) from exc
+                # Not chained: the PostgREST error's details can quote a row (meeting text),
+                # and a chained exception would carry them into the log's traceback.
+                raise _mapped(fn, exc) from None
             except httpx.TimeoutException as exc:
                 raise ServerUnreachable("timed out") from exc
             except httpx.HTTPError as exc:
@@ -247,4 +249,4 @@ def _mapped(fn: str, exc: Any) -> SyncError:
         return ServerUnreachable(f"server error {code}")
     if code in _AUTH_CODES or code == "42501":
         return NotSignedIn(exc.message or code)
-    return ServerRejected(exc.message or code)
+    return ServerRejected(exc.message or code, code=code)

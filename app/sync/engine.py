@@ -15,20 +15,24 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from app.store.db import Database
 from app.store.models import Meeting, Segment, SyncedMixin, utcnow
 from app.store.sync_models import ParkedRow, RowHistory, SyncedRow, SyncState
 from app.store.tracking import remote_apply
-from app.sync import outbox
+from app.sync import outbox, set_aside
 from app.sync.clock import ClockOffset
-from app.sync.errors import ServerRejected
+from app.sync.errors import ServerRejected, SyncError
 from app.sync.outbox import Mutation
 from app.sync.payload import KINDS, apply, meeting_id_of, same_content, serialize, to_json
+from app.sync.validate import Unusable, check_row, describe
 
 log = logging.getLogger(__name__)
 
+# What a server answers when it has no recap_push taking p_clock_offset (PostgREST, PostgreSQL).
+_NO_SUCH_FUNCTION = {"PGRST202", "42883"}
 _LAST_SEQ = 2**63 - 1  # the largest bigint: a pull after it returns only the server's time
 
 
@@ -48,8 +52,14 @@ class RoundReport:
     pulled: int = 0
     applied: int = 0
     kept_in_history: int = 0
+    set_aside: int = 0
     pending: int = 0
     seconds: float = 0.0
+
+    def add(self, other: RoundReport) -> None:
+        self.applied += other.applied
+        self.kept_in_history += other.kept_in_history
+        self.set_aside += other.set_aside
 
 
 class SyncEngine:
@@ -88,14 +98,20 @@ class SyncEngine:
 
     # --- the round --------------------------------------------------------------------
 
-    def run_round(self) -> RoundReport:
+    def run_round(self, full: bool = False) -> RoundReport:
+        """Push what is pending, then pull what changed. ``full`` pulls every row again from
+        the start and makes each local row not edited here equal to the server's, whatever
+        this device thought it had (rows set aside earlier are tried again too)."""
         started = time.monotonic()
         report = RoundReport()
         user = self.rpc.user_id()
         self._adopt_user(user)
         self._restore_clock()
         self._push_all(report)
-        self._pull_all(report)
+        if full:
+            with self.db.session() as session:
+                _state(session).cursor = 0
+        self._pull_all(report, full)
         with self.db.session() as session:
             state = _state(session)
             state.last_synced_at = self.clock()
@@ -145,7 +161,7 @@ class SyncEngine:
             results = (answer or {}).get("results") or []
             if len(results) != len(batch):
                 raise ServerRejected("the push answer does not match the batch")
-            self._settle(batch, results, report)
+            self._settle(batch, results, report, answer)
 
     def _time_the_server(self) -> None:
         """Nothing measured (a first sync, or the kept measurement is void): time a pull that
@@ -167,8 +183,8 @@ class SyncEngine:
         params["p_client_now"] = to_json(self.clock())
         try:
             return self.clock_offset.exchange(self.rpc.call, "recap_push", params)
-        except ServerRejected:
-            if offset is None:
+        except ServerRejected as exc:
+            if offset is None or exc.code not in _NO_SUCH_FUNCTION:
                 raise
         # A server whose SQL is older than this app refuses the parameter: push as before
         # (corrected by the one-way measurement) and say how to get the better correction.
@@ -183,7 +199,8 @@ class SyncEngine:
         return answer
 
     def _settle(
-        self, batch: list[Mutation], results: list[dict[str, Any]], report: RoundReport
+        self, batch: list[Mutation], results: list[dict[str, Any]], report: RoundReport,
+        answer: dict[str, Any],
     ) -> None:
         now = self.clock()
         acked: list[tuple[Mutation, int]] = []
@@ -203,9 +220,20 @@ class SyncEngine:
         with self.db.session() as session, remote_apply(session):
             outbox.mark_acknowledged(session, acked, now)
             for mutation, row in lost:
+                try:
+                    check_row(row)
+                except Unusable as exc:  # the winner cannot be applied here: ours stays
+                    set_aside.set_aside(session, row, str(exc))
+                    report.set_aside += 1
+                    continue
                 report.kept_in_history += self._lose(session, mutation, row, now)
             if after:
-                self._apply_rows(session, after, report)
+                self._apply_page(session, after, report)
+            state = _state(session)
+            before, upto = answer.get("seq_before"), answer.get("seq_after")
+            if isinstance(before, int) and isinstance(upto, int) and before == state.cursor:
+                # Every change up to `upto` is this push's own: no need to pull it back.
+                state.cursor = upto
 
     def _lose(
         self, session: Session, mutation: Mutation, winner: dict[str, Any], now: datetime
@@ -252,25 +280,69 @@ class SyncEngine:
             )
         return kept
 
-    def _pull_all(self, report: RoundReport) -> None:
+    def _pull_all(self, report: RoundReport, full: bool = False) -> None:
         while True:
             with self.db.session() as session:
                 cursor = _state(session).cursor
             page = self.clock_offset.exchange(
                 self.rpc.call, "recap_pull", {"p_after": cursor, "p_limit": self.page_size}
             )
-            rows: list[dict[str, Any]] = (page or {}).get("rows") or []
+            rows: list[Any] = (page or {}).get("rows") or []
             if not rows:
                 return
             report.pulled += len(rows)
+            seqs = [r["seq"] for r in rows if isinstance(r, dict) and isinstance(r.get("seq"), int)]
+            if not seqs or max(seqs) <= cursor:
+                raise ServerRejected("the server sent changes without a valid position")
             with self.db.session() as session, remote_apply(session):
-                self._apply_rows(session, rows, report)
-                _state(session).cursor = max(int(r["seq"]) for r in rows)
+                self._apply_page(session, rows, report, full)
+                _state(session).cursor = max(seqs)
             if len(rows) < self.page_size:
                 return
 
+    def _apply_page(
+        self, session: Session, rows: list[Any], report: RoundReport, full: bool = False
+    ) -> None:
+        """Apply pulled rows. One that fails its checks, or fails to apply here, is set aside
+        (listed in ``recap sync --status``) and the others go in: one bad row must not stop
+        every later pull. The page goes in whole when it can (one savepoint); only when that
+        fails is each row tried in its own savepoint."""
+        good: list[dict[str, Any]] = []
+        for row in rows:
+            try:
+                good.append(check_row(row))
+            except Unusable as exc:
+                set_aside.set_aside(session, row, str(exc))
+                report.set_aside += 1
+        if good and not self._try_apply(session, good, report, full):
+            for row in good:
+                if not self._try_apply(session, [row], report, full):
+                    report.set_aside += 1
+        self._unpark(session, report)
+
+    def _try_apply(self, session: Session, rows: list[dict[str, Any]], report: RoundReport,
+                   full: bool) -> bool:
+        """Apply rows in one savepoint; on failure roll it back (and set a single row aside)."""
+        scratch = RoundReport()
+        try:
+            with session.begin_nested():
+                self._apply_rows(session, rows, scratch, full)
+                set_aside.clear(session, [r["id"] for r in rows])
+        except (OperationalError, SyncError):
+            raise  # the database is busy or gone, or sync stopped: not the row's fault
+        except Exception as exc:
+            if len(rows) == 1:
+                set_aside.set_aside(session, rows[0], describe(exc))
+            else:
+                log.info("a page of %d rows did not apply at once (%s); one by one",
+                         len(rows), type(exc).__name__)
+            return False
+        report.add(scratch)
+        return True
+
     def _apply_rows(
-        self, session: Session, rows: list[dict[str, Any]], report: RoundReport
+        self, session: Session, rows: list[dict[str, Any]], report: RoundReport,
+        full: bool = False,
     ) -> None:
         now = self.clock()
         by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -289,8 +361,8 @@ class SyncEngine:
                 if kind == "meeting":
                     meetings.update(locals_)  # type: ignore[arg-type]
                 else:
-                    wanted = {meeting_id_of(kind, r) for r in batch} - meetings.keys()
-                    meetings.update(_owners(session, wanted))
+                    wanted = {_owner_id(kind, r, locals_.get(r["id"])) for r in batch}
+                    meetings.update(_owners(session, wanted - meetings.keys()))
                 for row in batch:
                     obj = self._apply_one(
                         session,
@@ -301,6 +373,7 @@ class SyncEngine:
                         now,
                         report,
                         meetings,
+                        full,
                     )
                     if obj is not None:
                         bases.append(
@@ -312,7 +385,6 @@ class SyncEngine:
                     session.flush()  # drafts have no ORM relationship: insert meetings first
         session.flush()
         outbox.set_bases(session, bases)
-        self._unpark(session, report, now)
 
     def _apply_one(
         self,
@@ -324,11 +396,18 @@ class SyncEngine:
         now: datetime,
         report: RoundReport,
         meetings: dict[str, Meeting | None],
+        full: bool = False,
     ) -> SyncedMixin | None:
         """Apply one pulled row; returns the local row, or None when it was left alone."""
-        if int(row["version"]) <= base:
-            return None  # ours, or older than what we have
-        meeting_id = meeting_id_of(kind, row)
+        # Ours, or older than what we have: left alone, except on a full re-read, where a row
+        # not edited here is made equal to the server's even so (or brought back if missing).
+        if int(row["version"]) <= base and (
+                not full or (obj is not None and (_pending(session, obj)
+                                                  or same_content(kind, obj, row)))):
+            return None
+        if row["deleted"] and obj is None:
+            return None  # a tombstone for a row this device never had: nothing to delete
+        meeting_id = _owner_id(kind, row, obj)
         owner = meetings.get(meeting_id) if meeting_id is not None else obj
         if meeting_id is not None and owner is None:
             session.merge(
@@ -359,7 +438,8 @@ class SyncEngine:
         report.applied += 1
         return applied
 
-    def _unpark(self, session: Session, report: RoundReport, now: datetime) -> None:
+    def _unpark(self, session: Session, report: RoundReport) -> None:
+        """Rows parked until their meeting arrived, now that it has."""
         parked = list(
             session.scalars(select(ParkedRow).join(Meeting, Meeting.id == ParkedRow.meeting_id))
         )
@@ -369,7 +449,7 @@ class SyncEngine:
         for p in parked:
             session.delete(p)
         session.flush()
-        self._apply_rows(session, rows, report)
+        self._apply_page(session, rows, report)
 
 
 def _state(session: Session) -> SyncState:
@@ -395,6 +475,14 @@ def _owners(session: Session, ids: set[str | None]) -> dict[str, Meeting | None]
         return {}
     found = {m.id: m for m in session.scalars(select(Meeting).where(Meeting.id.in_(wanted)))}
     return {i: found.get(i) for i in wanted}
+
+
+def _owner_id(kind: str, row: dict[str, Any], obj: SyncedMixin | None) -> str | None:
+    """The meeting a child row belongs to: from its payload, or, for a tombstone (which
+    carries no content), from the local row."""
+    if kind == "meeting":
+        return None
+    return meeting_id_of(kind, row) or getattr(obj, "meeting_id", None)
 
 
 def _pending(session: Session, obj: SyncedMixin) -> bool:

@@ -54,8 +54,9 @@ class ServerRejected(SyncError):
 
     def __init__(self, detail: str,
                  fix: str = "Check that the SQL in migrations/supabase/ is applied to your "
-                            "project.") -> None:
+                            "project.", code: str = "") -> None:
         super().__init__(f"The sync server refused the request: {detail}.", fix)
+        self.code = code  # PostgREST's or PostgreSQL's error code, when the server gave one
 
 
 class InsecureSyncUrl(SyncError):

@@ -95,10 +95,12 @@ def collect(session: Session, limit: int) -> list[Mutation]:
         rows: list[SyncedMixin] = list(session.scalars(query.limit(room)))
         bases = _bases(session, kind, [row.id for row in rows])
         for row in rows:
+            deleted = row.deleted_at is not None
             out.append(Mutation(
                 kind=kind, id=row.id, base_version=bases.get(row.id, 0),
-                deleted=row.deleted_at is not None, updated_at=row.updated_at,
-                data=serialize(kind, row), local_version=row.version,
+                deleted=deleted, updated_at=row.updated_at,
+                # A tombstone carries no content: the server keeps nothing of a deleted row.
+                data={} if deleted else serialize(kind, row), local_version=row.version,
                 segment_versions={s.id: s.version for s in row.segments}
                 if isinstance(row, Meeting) else {}))
     if len(out) < limit:

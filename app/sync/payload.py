@@ -5,7 +5,9 @@ folded in), ``action_item`` and ``email_draft``. Segments ride inside their meet
 one-hour meeting has hundreds of them and they are written once by Whisper and rarely edited:
 folding keeps the number of synced rows (and so round cost) per meeting small, makes a
 transcript arrive whole, and spares a parent-before-child ordering problem. Audio and the
-local file path never leave the device.
+local file path never leave the device, and a deleted row travels as a tombstone with no
+payload at all: the server keeps no content of what was deleted (the device keeps its own,
+for undo).
 """
 
 from __future__ import annotations
@@ -151,6 +153,8 @@ def content_of(kind: str, obj: SyncedMixin) -> tuple[bool, dict[str, Any]]:
 
 def same_content(kind: str, obj: SyncedMixin, remote: dict[str, Any]) -> bool:
     deleted, data = content_of(kind, obj)
+    if deleted and remote["deleted"]:
+        return True  # a tombstone carries no content: deleted on both sides is the same
     return deleted == bool(remote["deleted"]) and data == (remote.get("data") or {})
 
 
