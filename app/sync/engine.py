@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -68,7 +69,7 @@ class SyncEngine:
         db: Database,
         rpc: Rpc,
         device_id: str,
-        batch_size: int = 200,
+        batch_size: int = 500,
         page_size: int = 500,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -148,20 +149,32 @@ class SyncEngine:
         log.debug("kept clock measurement %s", "restored" if restored else "absent or void")
 
     def _push_all(self, report: RoundReport) -> None:
+        """Push the outbox batch by batch. While the server works on one batch, the next is
+        read here (its rows are others: the batch in flight stays pending until settled), so
+        a first sync of thousands of rows waits on the server and on SQLite at once."""
         with self.db.session() as session:
-            budget = outbox.pending_count(session) // self.batch_size + 3
-        for attempt in range(budget):  # rows edited while in flight come back; never loop forever
-            with self.db.session() as session:
-                batch = outbox.collect(session, self.batch_size)
-            if not batch:
-                return
-            if attempt == 0:
-                self._time_the_server()
-            answer = self._push(batch)
-            results = (answer or {}).get("results") or []
-            if len(results) != len(batch):
-                raise ServerRejected("the push answer does not match the batch")
-            self._settle(batch, results, report, answer)
+            budget = outbox.pending_count(session) + 3  # each batch carries at least one row
+            batch = outbox.collect(session, self.batch_size)
+        if not batch:
+            return
+        self._time_the_server()
+        with ThreadPoolExecutor(1, thread_name_prefix="recap-sync-push") as sender:
+            for _ in range(budget):  # rows edited while in flight come back; never loop forever
+                sending = sender.submit(self._push, batch)
+                with self.db.session() as session:
+                    following = outbox.collect(session, self.batch_size,
+                                               skip={m.id for m in batch})
+                answer = sending.result()
+                results = (answer or {}).get("results") or []
+                if len(results) != len(batch):
+                    raise ServerRejected("the push answer does not match the batch")
+                self._settle(batch, results, report, answer)
+                if not following:  # last batch: anything edited while it was in flight?
+                    with self.db.session() as session:
+                        following = outbox.collect(session, self.batch_size)
+                batch = following
+                if not batch:
+                    return
 
     def _time_the_server(self) -> None:
         """Nothing measured (a first sync, or the kept measurement is void): time a pull that

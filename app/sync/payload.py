@@ -12,6 +12,7 @@ for undo).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -68,11 +69,25 @@ def parse_time(text: str) -> datetime:
 
 def serialize(kind: str, obj: SyncedMixin) -> dict[str, Any]:
     """The payload for one local row (for a meeting: with its live transcript segments)."""
-    data = {name: to_json(getattr(obj, name)) for name in _FIELDS[kind]}
+    values = {name: getattr(obj, name) for name in _FIELDS[kind]}
+    segments = None
     if isinstance(obj, Meeting):
+        segments = [{**{name: getattr(seg, name) for name in SEGMENT_FIELDS},
+                     "deleted_at": seg.deleted_at} for seg in obj.segments]
+    return payload_of(kind, values, segments)
+
+
+def payload_of(kind: str, values: Mapping[Any, Any],
+               segments: Iterable[Mapping[Any, Any]] | None = None) -> dict[str, Any]:
+    """The payload from a row's column values (and, for a meeting, its segments' values):
+    what ``serialize`` builds from ORM objects, without building any (the outbox reads
+    thousands of rows on a first sync)."""
+    data = {name: to_json(values[name]) for name in _FIELDS[kind]}
+    if kind == "meeting":
         data["segments"] = [
-            {name: getattr(seg, name) for name in SEGMENT_FIELDS}
-            for seg in sorted(obj.segments, key=lambda s: s.idx) if seg.deleted_at is None
+            {name: seg[name] for name in SEGMENT_FIELDS}
+            for seg in sorted(segments or [], key=lambda s: s["idx"])
+            if seg["deleted_at"] is None
         ]
     return data
 
