@@ -30,9 +30,13 @@ class Container:
     def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
         self.paths = (paths or app_paths()).ensure()
         configure_logging(self.paths.log_file)
-        self.settings = settings if settings is not None else load_settings(
-            self.paths.settings_file
-        )
+        if settings is None:
+            from app.sync.device_identity import ensure_own_device_id
+
+            settings = load_settings(self.paths.settings_file)
+            if ensure_own_device_id(settings, self.paths.config):  # a copied profile?
+                save_settings(settings, self.paths.settings_file)
+        self.settings = settings
         self._engine_lock = threading.Lock()
         self._engine: WhisperEngine | None = None
         self._engine_key: tuple[str, int, str, bool] | None = None
