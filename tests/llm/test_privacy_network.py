@@ -94,6 +94,8 @@ def test_builtin_model_download_command_is_refused_in_privacy_mode(
     save_settings(Settings(privacy_mode=True), app_paths().ensure().settings_file)
     assert main(["llm-models", "download", "qwen2.5-coder-1.5b-instruct-q4_k_m"]) != 0
     assert "Privacy mode is on" in capsys.readouterr().err
+    assert main(["models", "download", "base.en"]) != 0
+    assert "Privacy mode is on" in capsys.readouterr().err
     assert leaks.attempts == []
 
 
