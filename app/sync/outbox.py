@@ -38,7 +38,7 @@ class Mutation:
 
     def __post_init__(self) -> None:
         content = json.dumps([self.kind, self.id, self.base_version, self.deleted, self.data],
-                             sort_keys=True, separators=(",", ":"), default=str).encode()
+                             sort_keys=True, separators=(",", ":")).encode()
         self.mutation_id = hashlib.sha256(content).hexdigest()[:32]
         self.size = len(content)
 

@@ -55,6 +55,8 @@ _DATETIME = {kind: {a.key for a in inspect(m).column_attrs
                     if isinstance(a.columns[0].type, UTCDateTime)} for kind, m in KINDS.items()}
 _DATE = {kind: {a.key for a in inspect(m).column_attrs
                 if a.columns[0].type.python_type is date} for kind, m in KINDS.items()}
+_TEMPORAL = {kind: [name for name in _FIELDS[kind] if name in _DATETIME[kind] | _DATE[kind]]
+             for kind in KINDS}
 
 
 def to_json(value: Any) -> Any:
@@ -82,7 +84,10 @@ def payload_of(kind: str, values: Mapping[Any, Any],
     """The payload from a row's column values (and, for a meeting, its segments' values):
     what ``serialize`` builds from ORM objects, without building any (the outbox reads
     thousands of rows on a first sync)."""
-    data = {name: to_json(values[name]) for name in _FIELDS[kind]}
+    data = {name: values[name] for name in _FIELDS[kind]}
+    for name in _TEMPORAL[kind]:  # the only values JSON cannot carry as they are
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
     if kind == "meeting":
         data["segments"] = [
             {name: seg[name] for name in SEGMENT_FIELDS}

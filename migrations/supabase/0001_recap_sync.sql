@@ -266,18 +266,28 @@ begin
                     else coalesce(nullif(e.m -> 'data', 'null'::jsonb), '{}'::jsonb) end as data
         from jsonb_array_elements(p_mutations) with ordinality e(m, ord)
     ),
+    -- Lookups are LATERAL with a LIMIT (which keeps the planner from turning them back into a
+    -- join): one index probe per mutation. As a join, a planner that misjudges the table's
+    -- size hashes every row the user has (a quarter of a second per batch at 40,000 rows).
     prior as (  -- delivered before: the same verdict, with the row as it is now
-        select m.ord, x.result from m join public.recap_mutations x
-            on x.user_id = v_uid and x.device_id = p_device and x.mutation_id = m.mutation_id
+        select m.ord, x.result from m
+        cross join lateral (
+            select x.result from public.recap_mutations x
+            where x.user_id = v_uid and x.device_id = p_device and x.mutation_id = m.mutation_id
+            limit 1
+        ) x
     ),
     fresh as (
         select m.* from m where m.ord not in (select p.ord from prior p)
     ),
     cur as (
-        select r.id, r.version, r.device_id, r.deleted, r.updated_at, r as whole
-        from public.recap_rows r
-        where r.user_id = v_uid and r.id in (select f.id from fresh f)
-        for update
+        select r.id, r.version, r.device_id, r.deleted, r.updated_at, r.whole
+        from fresh f
+        cross join lateral (
+            select r.id, r.version, r.device_id, r.deleted, r.updated_at, r as whole
+            from public.recap_rows r where r.user_id = v_uid and r.id = f.id
+            for update
+        ) r
     ),
     judged as (
         select f.*, c.id is not null as found,
@@ -347,7 +357,9 @@ begin
                    else public.recap_row_json(r) end)
         from prior p
         join m on m.ord = p.ord
-        left join public.recap_rows r on r.user_id = v_uid and r.id = m.id
+        left join lateral (
+            select r.* from public.recap_rows r where r.user_id = v_uid and r.id = m.id limit 1
+        ) r on true
     )
     select coalesce(jsonb_agg(a.result order by a.ord), '[]'::jsonb),
            (select count(*) from numbered n where n.accept)
