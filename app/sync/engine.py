@@ -1,4 +1,5 @@
-"""One sync round: push the outbox in batches, then pull and apply what changed.
+"""One sync round: push the outbox in batches, then pull what changed (applied by
+``app.sync.apply``).
 
 The server decides conflicts (see ``migrations/supabase``); this side keeps whatever lost in
 ``row_history`` so nothing is lost, and never holds a write transaction across a network
@@ -11,24 +12,23 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from app.store.db import Database
-from app.store.models import Meeting, Segment, SyncedMixin, utcnow
+from app.store.models import Segment, utcnow
 from app.store.sync_models import ParkedRow, RowHistory, SyncedRow, SyncState
 from app.store.tracking import remote_apply
 from app.sync import outbox, set_aside
+from app.sync.apply import PulledRows, RoundReport
 from app.sync.clock import ClockOffset
-from app.sync.errors import ServerRejected, SyncError
+from app.sync.errors import ServerRejected
 from app.sync.outbox import Mutation
-from app.sync.payload import KINDS, apply, meeting_id_of, same_content, serialize, to_json
-from app.sync.validate import Unusable, check_row, describe
+from app.sync.payload import KINDS, apply, to_json
+from app.sync.validate import Unusable, check_row
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +43,6 @@ class Rpc(Protocol):
     def user_id(self) -> str: ...
 
     def call(self, fn: str, params: dict[str, Any]) -> Any: ...
-
-
-@dataclass
-class RoundReport:
-    pushed: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    pulled: int = 0
-    applied: int = 0
-    kept_in_history: int = 0
-    set_aside: int = 0
-    pending: int = 0
-    seconds: float = 0.0
-
-    def add(self, other: RoundReport) -> None:
-        self.applied += other.applied
-        self.kept_in_history += other.kept_in_history
-        self.set_aside += other.set_aside
 
 
 class SyncEngine:
@@ -79,6 +61,7 @@ class SyncEngine:
         self.batch_size = batch_size
         self.page_size = page_size
         self.clock = clock
+        self.pulled = PulledRows(clock)
         self.clock_offset = ClockOffset(clock)
         self._server_takes_offset = True  # False: its SQL predates p_clock_offset
         self._clock_restored = False
@@ -241,7 +224,7 @@ class SyncEngine:
                     continue
                 report.kept_in_history += self._lose(session, mutation, row, now)
             if after:
-                self._apply_page(session, after, report)
+                self.pulled.apply_page(session, after, report)
             state = _state(session)
             before, upto = answer.get("seq_before"), answer.get("seq_after")
             if isinstance(before, int) and isinstance(upto, int) and before == state.cursor:
@@ -308,162 +291,10 @@ class SyncEngine:
             if not seqs or max(seqs) <= cursor:
                 raise ServerRejected("the server sent changes without a valid position")
             with self.db.session() as session, remote_apply(session):
-                self._apply_page(session, rows, report, full)
+                self.pulled.apply_page(session, rows, report, full)
                 _state(session).cursor = max(seqs)
             if len(rows) < self.page_size:
                 return
-
-    def _apply_page(
-        self, session: Session, rows: list[Any], report: RoundReport, full: bool = False
-    ) -> None:
-        """Apply pulled rows. One that fails its checks, or fails to apply here, is set aside
-        (listed in ``recap sync --status``) and the others go in: one bad row must not stop
-        every later pull. The page goes in whole when it can (one savepoint); only when that
-        fails is each row tried in its own savepoint."""
-        good: list[dict[str, Any]] = []
-        for row in rows:
-            try:
-                good.append(check_row(row))
-            except Unusable as exc:
-                set_aside.set_aside(session, row, str(exc))
-                report.set_aside += 1
-        if good and not self._try_apply(session, good, report, full):
-            for row in good:
-                if not self._try_apply(session, [row], report, full):
-                    report.set_aside += 1
-        self._unpark(session, report)
-
-    def _try_apply(self, session: Session, rows: list[dict[str, Any]], report: RoundReport,
-                   full: bool) -> bool:
-        """Apply rows in one savepoint; on failure roll it back (and set a single row aside)."""
-        scratch = RoundReport()
-        try:
-            with session.begin_nested():
-                self._apply_rows(session, rows, scratch, full)
-                set_aside.clear(session, [r["id"] for r in rows])
-        except (OperationalError, SyncError):
-            raise  # the database is busy or gone, or sync stopped: not the row's fault
-        except Exception as exc:
-            if len(rows) == 1:
-                set_aside.set_aside(session, rows[0], describe(exc))
-            else:
-                log.info("a page of %d rows did not apply at once (%s); one by one",
-                         len(rows), type(exc).__name__)
-            return False
-        report.add(scratch)
-        return True
-
-    def _apply_rows(
-        self, session: Session, rows: list[dict[str, Any]], report: RoundReport,
-        full: bool = False,
-    ) -> None:
-        now = self.clock()
-        by_kind: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_kind.setdefault(row["kind"], []).append(row)
-        bases: list[dict[str, Any]] = []
-        meetings: dict[str, Meeting | None] = {}
-        # No autoflush: a lookup must not flush everything applied so far (quadratic).
-        with session.no_autoflush:
-            for kind in ("meeting", "email_draft", "action_item"):
-                batch = by_kind.get(kind, [])
-                if not batch:
-                    continue
-                locals_ = _load(session, kind, [r["id"] for r in batch])
-                known = outbox._bases(session, kind, [r["id"] for r in batch])
-                if kind == "meeting":
-                    meetings.update(locals_)  # type: ignore[arg-type]
-                else:
-                    wanted = {_owner_id(kind, r, locals_.get(r["id"])) for r in batch}
-                    meetings.update(_owners(session, wanted - meetings.keys()))
-                for row in batch:
-                    obj = self._apply_one(
-                        session,
-                        kind,
-                        locals_.get(row["id"]),
-                        known.get(row["id"], 0),
-                        row,
-                        now,
-                        report,
-                        meetings,
-                        full,
-                    )
-                    if obj is not None:
-                        bases.append(
-                            {"b_kind": kind, "b_id": row["id"], "b_v": int(row["version"])}
-                        )
-                        if isinstance(obj, Meeting):
-                            meetings[obj.id] = obj
-                if kind == "meeting":
-                    session.flush()  # drafts have no ORM relationship: insert meetings first
-        session.flush()
-        outbox.set_bases(session, bases)
-
-    def _apply_one(
-        self,
-        session: Session,
-        kind: str,
-        obj: SyncedMixin | None,
-        base: int,
-        row: dict[str, Any],
-        now: datetime,
-        report: RoundReport,
-        meetings: dict[str, Meeting | None],
-        full: bool = False,
-    ) -> SyncedMixin | None:
-        """Apply one pulled row; returns the local row, or None when it was left alone."""
-        # Ours, or older than what we have: left alone, except on a full re-read, where a row
-        # not edited here is made equal to the server's even so (or brought back if missing).
-        if int(row["version"]) <= base and (
-                not full or (obj is not None and (_pending(session, obj)
-                                                  or same_content(kind, obj, row)))):
-            return None
-        if row["deleted"] and obj is None:
-            return None  # a tombstone for a row this device never had: nothing to delete
-        meeting_id = _owner_id(kind, row, obj)
-        owner = meetings.get(meeting_id) if meeting_id is not None else obj
-        if meeting_id is not None and owner is None:
-            session.merge(
-                ParkedRow(row_id=row["id"], kind=kind, meeting_id=meeting_id, payload=row)
-            )
-            return None  # its meeting has not arrived yet
-        if isinstance(owner, Meeting) and owner.local_only:
-            return None  # kept on this device only: the local copy stays as it is
-        if obj is not None:
-            if _pending(session, obj):
-                return None  # our next push carries the local edit; the server decides
-            if _overridden(base, row) and not same_content(kind, obj, row):
-                deleted = obj.deleted_at is not None
-                session.add(
-                    RowHistory(
-                        kind=kind,
-                        row_id=obj.id,
-                        reason="resurrected" if deleted and not row["deleted"] else "overridden",
-                        version=obj.version,
-                        device_id=obj.device_id,
-                        deleted=deleted,
-                        data=serialize(kind, obj),
-                        winner_device_id=row["device_id"],
-                    )
-                )
-                report.kept_in_history += 1
-        applied = apply(session, kind, obj, row, now)
-        report.applied += 1
-        return applied
-
-    def _unpark(self, session: Session, report: RoundReport) -> None:
-        """Rows parked until their meeting arrived, now that it has."""
-        parked = list(
-            session.scalars(select(ParkedRow).join(Meeting, Meeting.id == ParkedRow.meeting_id))
-        )
-        if not parked:
-            return
-        rows = [p.payload for p in parked]
-        for p in parked:
-            session.delete(p)
-        session.flush()
-        self._apply_page(session, rows, report)
-
 
 def _state(session: Session) -> SyncState:
     state = session.get(SyncState, 1)
@@ -472,40 +303,3 @@ def _state(session: Session) -> SyncState:
         session.add(state)
         session.flush()
     return state
-
-
-def _load(session: Session, kind: str, ids: list[str]) -> dict[str, SyncedMixin]:
-    model = KINDS[kind]
-    query = select(model).where(model.id.in_(ids))
-    if model is Meeting:
-        query = query.options(selectinload(Meeting.segments))
-    return {obj.id: obj for obj in session.scalars(query)}
-
-
-def _owners(session: Session, ids: set[str | None]) -> dict[str, Meeting | None]:
-    wanted = [i for i in ids if i]
-    if not wanted:
-        return {}
-    found = {m.id: m for m in session.scalars(select(Meeting).where(Meeting.id.in_(wanted)))}
-    return {i: found.get(i) for i in wanted}
-
-
-def _owner_id(kind: str, row: dict[str, Any], obj: SyncedMixin | None) -> str | None:
-    """The meeting a child row belongs to: from its payload, or, for a tombstone (which
-    carries no content), from the local row."""
-    if kind == "meeting":
-        return None
-    return meeting_id_of(kind, row) or getattr(obj, "meeting_id", None)
-
-
-def _pending(session: Session, obj: SyncedMixin) -> bool:
-    if obj.synced_at is None:
-        return True
-    if isinstance(obj, Meeting):
-        return any(seg.synced_at is None for seg in obj.segments)
-    return False
-
-
-def _overridden(base: int, row: dict[str, Any]) -> bool:
-    """Was the version we hold replaced by a write that had not seen it?"""
-    return any(lo <= base < hi for lo, hi in row.get("overridden") or [])
