@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app.cli import main
+from app.net import NetworkGate, PrivacyBlocked
 from app.paths import app_paths
 from app.secrets import set_secret
 from app.settings import Settings, SyncSettings, save_settings
@@ -93,4 +94,25 @@ def test_a_redirect_from_the_sync_server_is_never_followed(
         assert _sign_in(user["password"], monkeypatch) == 1
         assert len(redirector.requests) == 1
         assert catcher.requests == []  # the password never reached the redirect's target
+    assert leaks.attempts == []
+
+
+def test_the_supabase_library_itself_asks_the_gate_before_each_request(
+        server: Any, user: dict[str, Any], leaks: Leaks) -> None:
+    """Below Recap's own checks: PostgREST's and GoTrue's clients inside supabase-py send
+    through the gated httpx client, so a request made there once privacy mode is on (say, by
+    a round already under way) is refused before it leaves."""
+    privacy = {"on": False}
+    rpc = SupabaseRpc(server.url, server.anon_key, user["email"],
+                      gate=NetworkGate(lambda: privacy["on"]))
+    rpc.sign_in(user["email"], user["password"])
+    library = rpc._client  # the supabase client Recap built
+    seen = len(server.requests)
+    privacy["on"] = True
+    with pytest.raises(PrivacyBlocked):
+        library.rpc("recap_pull", {"p_after": 0}).execute()
+    with pytest.raises(PrivacyBlocked):
+        library.auth.refresh_session(rpc._refresh_token)
+    assert len(server.requests) == seen
+    rpc.close()
     assert leaks.attempts == []
