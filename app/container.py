@@ -78,9 +78,13 @@ class Container:
     def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
         self.paths = (paths or app_paths()).ensure()
         configure_logging(self.paths.log_file)
-        self.settings = settings if settings is not None else load_settings(
-            self.paths.settings_file
-        )
+        if settings is None:
+            from app.sync.device_identity import ensure_own_device_id
+
+            settings = load_settings(self.paths.settings_file)
+            if ensure_own_device_id(settings, self.paths.config):  # a copied profile?
+                save_settings(settings, self.paths.settings_file)
+        self.settings = settings
         self._building = threading.RLock()  # services build others they need: re-entrant
         self._engine_lock = threading.Lock()
         self._engine: WhisperEngine | None = None
@@ -102,13 +106,14 @@ class Container:
     @lazy
     def net_gate(self) -> NetworkGate:
         """The one place that knows whether anything may leave this device (privacy mode)."""
-        return NetworkGate(lambda: self.settings.privacy_mode)
+        return NetworkGate(lambda: self.settings.privacy_mode, lambda: self.settings.proxy)
 
     def download_client(self) -> httpx.Client:
-        """An HTTP client for model downloads that asks the gate before every request."""
-        from app.download import default_client_factory
+        """An HTTP client for model downloads that passes the gate on every request and every
+        redirect hop, and takes a proxy only from the settings."""
+        from app.download import gated_client_factory
 
-        return self.net_gate.guard(default_client_factory())
+        return gated_client_factory(self.net_gate)()
 
     # -- the engines ---------------------------------------------------------------------
     @lazy

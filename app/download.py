@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -50,12 +50,29 @@ class DownloadCancelled(DownloadError, Cancelled):
                          "Start it again to continue where it stopped.")
 
 
-def default_client_factory() -> httpx.Client:
-    return httpx.Client(
-        follow_redirects=True,
-        timeout=httpx.Timeout(30.0, connect=15.0),
-        headers={"User-Agent": "Recap model downloader"},
-    )
+def default_client_factory(**options: Any) -> httpx.Client:
+    """A download client; ``options`` come from the network gate (``client_options``), which
+    checks every hop of a redirect (model hosts redirect to their CDN)."""
+    settings: dict[str, Any] = {
+        "follow_redirects": True,
+        "trust_env": False,  # no proxy from the environment: the gate's options name one
+        "timeout": httpx.Timeout(30.0, connect=15.0),
+        "headers": {"User-Agent": "Recap model downloader"},
+    }
+    return httpx.Client(**{**settings, **options})
+
+
+class Gate(Protocol):
+    """What a download asks of the network gate (``app.net.NetworkGate``)."""
+
+    def client_options(self, purpose: str, *, follow_redirects: bool = False) -> dict[str, Any]:
+        ...
+
+
+def gated_client_factory(gate: Gate) -> ClientFactory:
+    """Download clients that pass the network gate on every request and every redirect hop."""
+    return lambda: default_client_factory(
+        **gate.client_options("a model download", follow_redirects=True))
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,14 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     device_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    # Names this install; a copy of the profile elsewhere is told apart by it and takes a new
+    # device_id (app.sync.device_identity).
+    install_id: str = ""
     privacy_mode: bool = False  # "nothing leaves this device": one master switch
+    # An HTTP(S) proxy for connections off this machine ("" = none). HTTP_PROXY and the like
+    # in the environment are ignored: only this setting routes traffic, and privacy mode
+    # checks it like any host.
+    proxy: str = ""
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)

@@ -11,12 +11,17 @@ For each database size (default 1,000 and 10,000 meetings, each with 5 transcrip
                                             then B pulls them);
 * the peer approach, a snapshot sync that re-reads everything each round (pull from 0).
 
+Wall times on a shared machine follow its load, so the first push also reports the CPU it
+took: in this process (the client and the stand-in server) and in the PostgreSQL backends
+serving the stand-in (Linux, from /proc), with the load average at the start and the end.
+
 Usage: python benchmarks/sync.py [--sizes 1000 10000]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -90,6 +95,23 @@ def change(device: Device, ids: list[str], count: int, tag: str) -> None:
             item.text = f"{item.text} ({tag})"
 
 
+def _backend_cpu(dsn: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving the stand-in (Linux only)."""
+    name = dsn.rsplit("dbname=", 1)[1]
+    with psycopg.connect(ADMIN) as conn:
+        pids = [row[0] for row in conn.execute(
+            "select pid from pg_stat_activity where datname = %s and usename = 'authenticator'",
+            (name,))]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     result = fn()
@@ -107,7 +129,11 @@ def run_size(server: StandIn, root: Path, meetings: int) -> dict[str, float]:
     ids = fill(a, meetings)
     rows = meetings * 4
     out: dict[str, float] = {}
+    a.rpc.call("recap_pull", {"p_after": 2**62, "p_limit": 1})  # the stand-in's backend opens
+    cpu, pg_cpu = time.process_time(), _backend_cpu(server.dsn)
     out["first sync A (push)"], rep = timed(a.sync)
+    out["  CPU, client+stand-in"] = time.process_time() - cpu
+    out["  CPU, PostgreSQL"] = _backend_cpu(server.dsn) - pg_cpu
     assert rep.accepted == rows, rep
     out["first sync B (pull)"], rep = timed(b.sync)
     assert rep.applied == rows, rep
@@ -143,6 +169,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     args = parser.parse_args()
     keyring.set_keyring(_MemoryKeyring())
+    load_before = os.getloadavg()[0]
     name = f"recap_sync_bench_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'create database "{name}"')
@@ -164,6 +191,8 @@ def main() -> int:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')
     sizes = args.sizes
+    print(f"\nload average (1 min) at the start {load_before:.1f}, at the end "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"\n{'seconds':28}" + "".join(f"{f'{n:,} mtgs':>14}" for n in sizes)
           + (f"{'ratio':>9}" if len(sizes) > 1 else ""))
     for key in results[sizes[0]]:

@@ -43,6 +43,7 @@ class MemoryKeyring(KeyringBackend):
 def recap_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "recap-home"
     monkeypatch.setenv("RECAP_HOME", str(home))
+    monkeypatch.setenv("RECAP_INSTALLS_DIR", str(tmp_path / "installs"))  # outside the profile
     for var in list(os.environ):
         if var.startswith("ANTHROPIC_") or var in ("OLLAMA_HOST", "SUPABASE_URL"):
             monkeypatch.delenv(var, raising=False)

@@ -18,9 +18,10 @@ from app.net import NetworkGate
 from app.settings import Settings
 from app.store.db import Database
 from app.store.models import ActionItem, EmailDraft, Meeting, Segment, SyncedMixin
-from app.sync import history
+from app.sync import history, set_aside
+from app.sync.apply import RoundReport
 from app.sync.client import SupabaseRpc
-from app.sync.engine import RoundReport, SyncEngine
+from app.sync.engine import SyncEngine
 from app.sync.errors import SyncBlocked, SyncNotConfigured
 from app.sync.status import SyncStatus
 from app.sync.worker import SyncWorker, watch_local_changes
@@ -36,6 +37,19 @@ class SyncOverview:
     last_synced_at: datetime | None
     pending: int
     last_error: str
+    set_aside: list[SetAsideEntry]  # received rows that could not be used here
+
+
+@dataclass(frozen=True)
+class SetAsideEntry:
+    """A pulled row that failed its checks or could not be applied on this device; tried
+    again when a newer version arrives, or with a full round."""
+
+    id: str
+    kind: str
+    version: int
+    reason: str
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -122,19 +136,22 @@ class Sync:
         state = engine.state()
         signed_in = bool(s.sync.supabase_url and s.sync.supabase_anon_key) and SupabaseRpc(
             s.sync.supabase_url, s.sync.supabase_anon_key, s.sync.email).signed_in()
+        with self.db.session() as session:
+            aside = [SetAsideEntry(**row) for row in set_aside.listed(session)]
         return SyncOverview(s.sync.enabled and not s.privacy_mode, s.privacy_mode,
                             s.sync.supabase_url, s.sync.email, signed_in, state.last_synced_at,
-                            engine.pending_count(), state.last_error)
+                            engine.pending_count(), state.last_error, aside)
 
     # -- doing it ------------------------------------------------------------------------
-    def run_round(self) -> RoundReport:
-        """One round now: send what changed here, apply what changed elsewhere."""
+    def run_round(self, full: bool = False) -> RoundReport:
+        """One round now: send what changed here, apply what changed elsewhere (``full``:
+        re-read every row from the server, rows set aside included)."""
         if not self.settings().sync.enabled:
             raise SyncNotConfigured()
         rpc = self._rpc()
         engine = self._engine(rpc)
         try:
-            return engine.run_round()
+            return engine.run_round(full=full)
         except Exception as exc:
             engine.record_error(str(exc))
             raise
@@ -174,11 +191,10 @@ class Sync:
 
     def sign_out(self) -> Changes:
         """Forget the token (revoking it on the server when it can be reached) and turn sync
-        off; notes stay on this device."""
+        off; notes stay on this device. Refused in privacy mode (the token would be sent)."""
         sync = self.settings().sync
         if sync.supabase_url and sync.supabase_anon_key:
-            rpc = SupabaseRpc(sync.supabase_url, sync.supabase_anon_key, sync.email,
-                              gate=self.gate)
+            rpc = self._rpc()
             try:
                 rpc.sign_out()
             finally:

@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        help="list versions that lost a conflict with another device")
     group.add_argument("--restore", type=int, metavar="N",
                        help="make version N of --history the current one again")
+    p.add_argument("--full", action="store_true",
+                   help="re-read every row from the server, not only what changed")
     p.add_argument("--email", help="account email for --sign-in (default: from settings)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password from standard input (for scripts)")
@@ -39,7 +41,7 @@ def cmd_sync(args: argparse.Namespace, ctx: CliContext) -> int:
         return _history(ctx)
     if args.restore is not None:
         return _restore(args.restore, ctx)
-    return _round(ctx)
+    return _round(ctx, full=args.full)
 
 
 def _history(ctx: CliContext) -> int:
@@ -62,15 +64,17 @@ def _restore(history_id: int, ctx: CliContext) -> int:
     return 0
 
 
-def _round(ctx: CliContext) -> int:
-    report = ctx.container.sync.run_round()
+def _round(ctx: CliContext, full: bool = False) -> int:
+    report = ctx.container.sync.run_round(full=full)
     if ctx.json_output:
         ctx.emit_json(report.__dict__)
     else:
         ctx.out(f"Synced: sent {report.pushed}, received {report.applied}, "
                 f"{report.pending} still waiting"
                 + (f", {report.kept_in_history} conflicting versions kept in history"
-                   if report.kept_in_history else "") + f" ({report.seconds:.1f} s).")
+                   if report.kept_in_history else "")
+                + (f", {report.set_aside} received but set aside (see --status)"
+                   if report.set_aside else "") + f" ({report.seconds:.1f} s).")
     return 0
 
 
@@ -91,6 +95,13 @@ def _status(ctx: CliContext) -> int:
     ctx.out(f"Waiting to sync: {state.pending}")
     if state.last_error:
         ctx.out(f"Last error: {state.last_error}")
+    if state.set_aside:
+        ctx.out(f"Set aside: {len(state.set_aside)} received rows could not be used here "
+                "(the rest synced normally):")
+        for row in state.set_aside:
+            ctx.out(f"  {row.kind or '?'} {row.id} v{row.version}: {row.reason}")
+        ctx.out("  They are tried again when a newer version arrives, or with "
+                "`recap sync --full`.")
     return 0
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import anthropic
+import httpx2
 
 from app.llm.backend import (
     Availability,
@@ -68,7 +69,11 @@ class ClaudeBackend:
         if not key:
             raise BackendUnavailable("No Claude API key is stored.",
                                      fix="Add one with `recap key set anthropic` or in Settings.")
-        return anthropic.Anthropic(api_key=key, base_url=self.base_url,
+        # The SDK's own HTTP client would follow redirects and read proxies from the
+        # environment: give it one that asks the gate before every request instead.
+        http = anthropic.DefaultHttpxClient(
+            **self.gate.client_options("Claude", library=httpx2))
+        return anthropic.Anthropic(api_key=key, base_url=self.base_url, http_client=http,
                                    timeout=self.timeout_s, max_retries=self.max_retries)
 
     def chat(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
@@ -96,7 +101,9 @@ class ClaudeBackend:
         except anthropic.APITimeoutError:
             raise LLMError(f"Claude did not answer within {self.timeout_s:g} s.",
                            fix="Try again later.", retryable=True) from None
-        except anthropic.APIConnectionError:
+        except anthropic.APIConnectionError as exc:
+            if isinstance(exc.__cause__, PrivacyBlocked):  # a redirect or proxy the gate refused
+                raise BackendUnavailable(str(exc.__cause__), fix=exc.__cause__.fix) from None
             raise LLMError("Claude cannot be reached: no network connection.",
                            fix="Check the connection and try again.", retryable=True) from None
         except anthropic.APIStatusError as exc:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _CONNECT_TIMEOUT_S = 5.0
 _PROBE_TIMEOUT_S = 5.0
 _SECONDS_PER_TOKEN_FLOOR = 0.5
+_PURPOSE = "the Ollama engine"
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,19 @@ class OllamaBackend:
         self.num_ctx = num_ctx
         self.timeout_s = timeout_s
         self.gate = gate
-        self._clients: dict[float, ollama.Client] = {}
+        self._clients: dict[tuple[float, str], ollama.Client] = {}
 
     def _client(self, timeout_s: float) -> ollama.Client:
-        """A client for this backend's host; the gate is asked before every use."""
-        self.gate.check(self.host, "the Ollama engine")
-        client = self._clients.get(timeout_s)
+        """A client for this backend's host; the gate is asked before every request it sends
+        (a redirect is never followed: Ollama has no reason to send one)."""
+        self.gate.check(self.host, _PURPOSE)
+        key = (timeout_s, self.gate.proxy())
+        client = self._clients.get(key)
         if client is None:  # building an httpx client costs ~0.1 s: keep one per timeout
             client = ollama.Client(host=self.host,
-                                   timeout=httpx.Timeout(timeout_s, connect=_CONNECT_TIMEOUT_S))
-            self._clients[timeout_s] = client
+                                   timeout=httpx.Timeout(timeout_s, connect=_CONNECT_TIMEOUT_S),
+                                   **self.gate.client_options(_PURPOSE))
+            self._clients[key] = client
         return client
 
     def close(self) -> None:
@@ -83,6 +87,11 @@ class OllamaBackend:
     def _down(self) -> BackendUnavailable:
         return BackendUnavailable(f"Ollama is not running at {self.host}.",
                                   fix="Start it with `ollama serve`.")
+
+    def _redirected(self) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"{self.host} answered with a redirect to somewhere else, which Recap never follows.",
+            fix="Set the Ollama host to the Ollama server itself.")
 
     def _missing(self) -> BackendUnavailable:
         return BackendUnavailable(f"The model {self.model} is not installed in Ollama.",
@@ -95,7 +104,7 @@ class OllamaBackend:
             return Availability(False, str(exc), exc.fix)
         except (ConnectionError, httpx.HTTPError, ollama.ResponseError) as exc:
             log.info("ollama probe at %s failed: %s", self.host, exc)
-            down = self._down()
+            down = self._redirected() if _is_redirect(exc) else self._down()
             return Availability(False, str(down), down.fix)
         names = [m.model or "" for m in listing.models]
         if not any(model_matches(self.model, name) for name in names):
@@ -134,6 +143,8 @@ class OllamaBackend:
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
                 raise self._missing() from None
+            if _is_redirect(exc):
+                raise self._redirected() from None
             log.warning("ollama error %s: %s", exc.status_code, exc.error)
             raise LLMError(f"Ollama reported an error: {exc.error}", retryable=True) from None
         except (ConnectionError, httpx.ConnectError):
@@ -157,7 +168,15 @@ class OllamaBackend:
 
     def pull(self, progress: Callable[[PullProgress], None] | None = None,
              cancel: threading.Event | None = None) -> None:
-        """Download the model into Ollama, reporting progress events as they come."""
+        """Download the model into Ollama, reporting progress events as they come.
+
+        Refused in privacy mode even with Ollama on this machine: Ollama itself then
+        downloads the model from the internet."""
+        if self.gate.privacy_mode():
+            raise BackendUnavailable(
+                f"Privacy mode is on: pulling {self.model} would make Ollama download it "
+                "from the internet.",
+                fix="Turn privacy mode off to pull the model, then turn it back on.")
         try:
             # Pull reads can pause for a long time between layers; only connecting is bounded.
             for event in self._client(3600.0).pull(self.model, stream=True):
@@ -171,7 +190,13 @@ class OllamaBackend:
         except (ConnectionError, httpx.ConnectError):
             raise self._down() from None
         except ollama.ResponseError as exc:
+            if _is_redirect(exc):
+                raise self._redirected() from None
             raise LLMError(f"Ollama could not pull {self.model}: {exc.error}",
                            fix="Check the model name, or run `ollama pull` yourself.") from None
         except httpx.HTTPError as exc:
             raise LLMError(f"The download from Ollama broke: {exc}", retryable=True) from None
+
+
+def _is_redirect(exc: BaseException) -> bool:
+    return isinstance(exc, ollama.ResponseError) and 300 <= exc.status_code < 400

@@ -88,4 +88,3 @@ class LLMServices:
             privacy_mode=lambda: self.settings().privacy_mode,
             cloud_key=lambda: bool(self.api_key()), meeting_id=meeting_id, cancel=cancel,
         )
-

@@ -28,6 +28,7 @@ def make_engine(path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": 30},
+        hide_parameters=True,  # error messages (and so the log) never quote meeting text
     )
     event.listen(engine, "connect", _on_connect)
     return engine

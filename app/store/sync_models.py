@@ -4,7 +4,8 @@
 is from ours. ``SyncedRow`` remembers, per synced row, the server version this device last had
 (the base a push is judged against). ``RowHistory`` keeps every local version that lost a
 conflict, so the user can see and restore it. ``ParkedRow`` holds pulled rows whose meeting has
-not arrived yet.
+not arrived yet. ``SetAsideRow`` holds pulled rows that could not be applied (malformed, or
+clashing with something on this device), so one bad row never stops the rows after it.
 """
 
 from __future__ import annotations
@@ -64,6 +65,18 @@ class ParkedRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     meeting_id: Mapped[str] = mapped_column(String(36), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SetAsideRow(Base):
+    __tablename__ = "sync_set_aside"
+
+    row_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")  # fields and rules, never values
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # to retry after an update
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # The outbox asks "which rows have synced_at null?" every round: with these indexes that costs

@@ -1,4 +1,5 @@
-"""One sync round: push the outbox in batches, then pull and apply what changed.
+"""One sync round: push the outbox in batches, then pull what changed (applied by
+``app.sync.apply``).
 
 The server decides conflicts (see ``migrations/supabase``); this side keeps whatever lost in
 ``row_history`` so nothing is lost, and never holds a write transaction across a network
@@ -10,25 +11,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from app.store.db import Database
-from app.store.models import Meeting, Segment, SyncedMixin, utcnow
+from app.store.models import Segment, utcnow
 from app.store.sync_models import ParkedRow, RowHistory, SyncedRow, SyncState
 from app.store.tracking import remote_apply
-from app.sync import outbox
+from app.sync import outbox, set_aside
+from app.sync.apply import PulledRows, RoundReport
 from app.sync.clock import ClockOffset
 from app.sync.errors import ServerRejected
 from app.sync.outbox import Mutation
-from app.sync.payload import KINDS, apply, meeting_id_of, same_content, serialize, to_json
+from app.sync.payload import KINDS, apply, to_json
+from app.sync.validate import Unusable, check_row
 
 log = logging.getLogger(__name__)
 
+# What a server answers when it has no recap_push taking p_clock_offset (PostgREST, PostgreSQL).
+_NO_SUCH_FUNCTION = {"PGRST202", "42883"}
 _LAST_SEQ = 2**63 - 1  # the largest bigint: a pull after it returns only the server's time
 
 
@@ -40,25 +45,13 @@ class Rpc(Protocol):
     def call(self, fn: str, params: dict[str, Any]) -> Any: ...
 
 
-@dataclass
-class RoundReport:
-    pushed: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    pulled: int = 0
-    applied: int = 0
-    kept_in_history: int = 0
-    pending: int = 0
-    seconds: float = 0.0
-
-
 class SyncEngine:
     def __init__(
         self,
         db: Database,
         rpc: Rpc,
         device_id: str,
-        batch_size: int = 200,
+        batch_size: int = 500,
         page_size: int = 500,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -68,6 +61,7 @@ class SyncEngine:
         self.batch_size = batch_size
         self.page_size = page_size
         self.clock = clock
+        self.pulled = PulledRows(clock)
         self.clock_offset = ClockOffset(clock)
         self._server_takes_offset = True  # False: its SQL predates p_clock_offset
         self._clock_restored = False
@@ -88,14 +82,20 @@ class SyncEngine:
 
     # --- the round --------------------------------------------------------------------
 
-    def run_round(self) -> RoundReport:
+    def run_round(self, full: bool = False) -> RoundReport:
+        """Push what is pending, then pull what changed. ``full`` pulls every row again from
+        the start and makes each local row not edited here equal to the server's, whatever
+        this device thought it had (rows set aside earlier are tried again too)."""
         started = time.monotonic()
         report = RoundReport()
         user = self.rpc.user_id()
         self._adopt_user(user)
         self._restore_clock()
         self._push_all(report)
-        self._pull_all(report)
+        if full:
+            with self.db.session() as session:
+                _state(session).cursor = 0
+        self._pull_all(report, full)
         with self.db.session() as session:
             state = _state(session)
             state.last_synced_at = self.clock()
@@ -132,20 +132,32 @@ class SyncEngine:
         log.debug("kept clock measurement %s", "restored" if restored else "absent or void")
 
     def _push_all(self, report: RoundReport) -> None:
+        """Push the outbox batch by batch. While the server works on one batch, the next is
+        read here (its rows are others: the batch in flight stays pending until settled), so
+        a first sync of thousands of rows waits on the server and on SQLite at once."""
         with self.db.session() as session:
-            budget = outbox.pending_count(session) // self.batch_size + 3
-        for attempt in range(budget):  # rows edited while in flight come back; never loop forever
-            with self.db.session() as session:
-                batch = outbox.collect(session, self.batch_size)
-            if not batch:
-                return
-            if attempt == 0:
-                self._time_the_server()
-            answer = self._push(batch)
-            results = (answer or {}).get("results") or []
-            if len(results) != len(batch):
-                raise ServerRejected("the push answer does not match the batch")
-            self._settle(batch, results, report)
+            budget = outbox.pending_count(session) + 3  # each batch carries at least one row
+            batch = outbox.collect(session, self.batch_size)
+        if not batch:
+            return
+        self._time_the_server()
+        with ThreadPoolExecutor(1, thread_name_prefix="recap-sync-push") as sender:
+            for _ in range(budget):  # rows edited while in flight come back; never loop forever
+                sending = sender.submit(self._push, batch)
+                with self.db.session() as session:
+                    following = outbox.collect(session, self.batch_size,
+                                               skip={m.id for m in batch})
+                answer = sending.result()
+                results = (answer or {}).get("results") or []
+                if len(results) != len(batch):
+                    raise ServerRejected("the push answer does not match the batch")
+                self._settle(batch, results, report, answer)
+                if not following:  # last batch: anything edited while it was in flight?
+                    with self.db.session() as session:
+                        following = outbox.collect(session, self.batch_size)
+                batch = following
+                if not batch:
+                    return
 
     def _time_the_server(self) -> None:
         """Nothing measured (a first sync, or the kept measurement is void): time a pull that
@@ -167,8 +179,8 @@ class SyncEngine:
         params["p_client_now"] = to_json(self.clock())
         try:
             return self.clock_offset.exchange(self.rpc.call, "recap_push", params)
-        except ServerRejected:
-            if offset is None:
+        except ServerRejected as exc:
+            if offset is None or exc.code not in _NO_SUCH_FUNCTION:
                 raise
         # A server whose SQL is older than this app refuses the parameter: push as before
         # (corrected by the one-way measurement) and say how to get the better correction.
@@ -183,7 +195,8 @@ class SyncEngine:
         return answer
 
     def _settle(
-        self, batch: list[Mutation], results: list[dict[str, Any]], report: RoundReport
+        self, batch: list[Mutation], results: list[dict[str, Any]], report: RoundReport,
+        answer: dict[str, Any],
     ) -> None:
         now = self.clock()
         acked: list[tuple[Mutation, int]] = []
@@ -203,9 +216,20 @@ class SyncEngine:
         with self.db.session() as session, remote_apply(session):
             outbox.mark_acknowledged(session, acked, now)
             for mutation, row in lost:
+                try:
+                    check_row(row)
+                except Unusable as exc:  # the winner cannot be applied here: ours stays
+                    set_aside.set_aside(session, row, str(exc))
+                    report.set_aside += 1
+                    continue
                 report.kept_in_history += self._lose(session, mutation, row, now)
             if after:
-                self._apply_rows(session, after, report)
+                self.pulled.apply_page(session, after, report)
+            state = _state(session)
+            before, upto = answer.get("seq_before"), answer.get("seq_after")
+            if isinstance(before, int) and isinstance(upto, int) and before == state.cursor:
+                # Every change up to `upto` is this push's own: no need to pull it back.
+                state.cursor = upto
 
     def _lose(
         self, session: Session, mutation: Mutation, winner: dict[str, Any], now: datetime
@@ -252,125 +276,25 @@ class SyncEngine:
             )
         return kept
 
-    def _pull_all(self, report: RoundReport) -> None:
+    def _pull_all(self, report: RoundReport, full: bool = False) -> None:
         while True:
             with self.db.session() as session:
                 cursor = _state(session).cursor
             page = self.clock_offset.exchange(
                 self.rpc.call, "recap_pull", {"p_after": cursor, "p_limit": self.page_size}
             )
-            rows: list[dict[str, Any]] = (page or {}).get("rows") or []
+            rows: list[Any] = (page or {}).get("rows") or []
             if not rows:
                 return
             report.pulled += len(rows)
+            seqs = [r["seq"] for r in rows if isinstance(r, dict) and isinstance(r.get("seq"), int)]
+            if not seqs or max(seqs) <= cursor:
+                raise ServerRejected("the server sent changes without a valid position")
             with self.db.session() as session, remote_apply(session):
-                self._apply_rows(session, rows, report)
-                _state(session).cursor = max(int(r["seq"]) for r in rows)
+                self.pulled.apply_page(session, rows, report, full)
+                _state(session).cursor = max(seqs)
             if len(rows) < self.page_size:
                 return
-
-    def _apply_rows(
-        self, session: Session, rows: list[dict[str, Any]], report: RoundReport
-    ) -> None:
-        now = self.clock()
-        by_kind: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_kind.setdefault(row["kind"], []).append(row)
-        bases: list[dict[str, Any]] = []
-        meetings: dict[str, Meeting | None] = {}
-        # No autoflush: a lookup must not flush everything applied so far (quadratic).
-        with session.no_autoflush:
-            for kind in ("meeting", "email_draft", "action_item"):
-                batch = by_kind.get(kind, [])
-                if not batch:
-                    continue
-                locals_ = _load(session, kind, [r["id"] for r in batch])
-                known = outbox._bases(session, kind, [r["id"] for r in batch])
-                if kind == "meeting":
-                    meetings.update(locals_)  # type: ignore[arg-type]
-                else:
-                    wanted = {meeting_id_of(kind, r) for r in batch} - meetings.keys()
-                    meetings.update(_owners(session, wanted))
-                for row in batch:
-                    obj = self._apply_one(
-                        session,
-                        kind,
-                        locals_.get(row["id"]),
-                        known.get(row["id"], 0),
-                        row,
-                        now,
-                        report,
-                        meetings,
-                    )
-                    if obj is not None:
-                        bases.append(
-                            {"b_kind": kind, "b_id": row["id"], "b_v": int(row["version"])}
-                        )
-                        if isinstance(obj, Meeting):
-                            meetings[obj.id] = obj
-                if kind == "meeting":
-                    session.flush()  # drafts have no ORM relationship: insert meetings first
-        session.flush()
-        outbox.set_bases(session, bases)
-        self._unpark(session, report, now)
-
-    def _apply_one(
-        self,
-        session: Session,
-        kind: str,
-        obj: SyncedMixin | None,
-        base: int,
-        row: dict[str, Any],
-        now: datetime,
-        report: RoundReport,
-        meetings: dict[str, Meeting | None],
-    ) -> SyncedMixin | None:
-        """Apply one pulled row; returns the local row, or None when it was left alone."""
-        if int(row["version"]) <= base:
-            return None  # ours, or older than what we have
-        meeting_id = meeting_id_of(kind, row)
-        owner = meetings.get(meeting_id) if meeting_id is not None else obj
-        if meeting_id is not None and owner is None:
-            session.merge(
-                ParkedRow(row_id=row["id"], kind=kind, meeting_id=meeting_id, payload=row)
-            )
-            return None  # its meeting has not arrived yet
-        if isinstance(owner, Meeting) and owner.local_only:
-            return None  # kept on this device only: the local copy stays as it is
-        if obj is not None:
-            if _pending(session, obj):
-                return None  # our next push carries the local edit; the server decides
-            if _overridden(base, row) and not same_content(kind, obj, row):
-                deleted = obj.deleted_at is not None
-                session.add(
-                    RowHistory(
-                        kind=kind,
-                        row_id=obj.id,
-                        reason="resurrected" if deleted and not row["deleted"] else "overridden",
-                        version=obj.version,
-                        device_id=obj.device_id,
-                        deleted=deleted,
-                        data=serialize(kind, obj),
-                        winner_device_id=row["device_id"],
-                    )
-                )
-                report.kept_in_history += 1
-        applied = apply(session, kind, obj, row, now)
-        report.applied += 1
-        return applied
-
-    def _unpark(self, session: Session, report: RoundReport, now: datetime) -> None:
-        parked = list(
-            session.scalars(select(ParkedRow).join(Meeting, Meeting.id == ParkedRow.meeting_id))
-        )
-        if not parked:
-            return
-        rows = [p.payload for p in parked]
-        for p in parked:
-            session.delete(p)
-        session.flush()
-        self._apply_rows(session, rows, report)
-
 
 def _state(session: Session) -> SyncState:
     state = session.get(SyncState, 1)
@@ -379,32 +303,3 @@ def _state(session: Session) -> SyncState:
         session.add(state)
         session.flush()
     return state
-
-
-def _load(session: Session, kind: str, ids: list[str]) -> dict[str, SyncedMixin]:
-    model = KINDS[kind]
-    query = select(model).where(model.id.in_(ids))
-    if model is Meeting:
-        query = query.options(selectinload(Meeting.segments))
-    return {obj.id: obj for obj in session.scalars(query)}
-
-
-def _owners(session: Session, ids: set[str | None]) -> dict[str, Meeting | None]:
-    wanted = [i for i in ids if i]
-    if not wanted:
-        return {}
-    found = {m.id: m for m in session.scalars(select(Meeting).where(Meeting.id.in_(wanted)))}
-    return {i: found.get(i) for i in wanted}
-
-
-def _pending(session: Session, obj: SyncedMixin) -> bool:
-    if obj.synced_at is None:
-        return True
-    if isinstance(obj, Meeting):
-        return any(seg.synced_at is None for seg in obj.segments)
-    return False
-
-
-def _overridden(base: int, row: dict[str, Any]) -> bool:
-    """Was the version we hold replaced by a write that had not seen it?"""
-    return any(lo <= base < hi for lo, hi in row.get("overridden") or [])

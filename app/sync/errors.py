@@ -50,8 +50,19 @@ class ServerUnreachable(SyncError):
 class ServerRejected(SyncError):
     """The server answered with an error it will give again (wrong schema, permissions)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str,
+                 fix: str = "Check that the SQL in migrations/supabase/ is applied to your "
+                            "project.", code: str = "") -> None:
+        super().__init__(f"The sync server refused the request: {detail}.", fix)
+        self.code = code  # PostgREST's or PostgreSQL's error code, when the server gave one
+
+
+class InsecureSyncUrl(SyncError):
+    """A project URL off this machine that is not https: the password would travel in clear."""
+
+    def __init__(self, url: str) -> None:
         super().__init__(
-            f"The sync server refused the request: {detail}.",
-            "Check that the SQL in migrations/supabase/ is applied to your project.",
+            f"The sync project URL {url} is not https, so your password, sign-in and notes "
+            "would cross the network unencrypted.",
+            "Use the project's https:// URL (plain http is only for a server on this machine).",
         )

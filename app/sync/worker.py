@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from app.store import tracking
 from app.store.db import Database
 from app.store.models import SyncedMixin
-from app.sync.engine import RoundReport, SyncEngine
+from app.sync.apply import RoundReport
+from app.sync.engine import SyncEngine
 from app.sync.errors import SyncError
 from app.sync.status import SyncStatus
 

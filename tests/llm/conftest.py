@@ -16,6 +16,7 @@ from app.pipeline.stage import Stage
 from app.secrets import ANTHROPIC_KEY, anthropic_api_key, set_secret
 from app.store.models import Meeting, Segment
 from tests.llm.fake_model import claude_answer, ollama_answer
+from tests.llm.leaks import leaks, proxy_env  # noqa: F401 (fixtures are found by name)
 from tests.llm.meetings import MEETING_DAY
 from tests.llm.standins import AnthropicStandIn, OllamaStandIn
 

@@ -1,17 +1,13 @@
 """Privacy mode: with it on, no code path opens a connection to anything but loopback.
 
-Every socket connection and name lookup in the process is recorded during these tests; a
-non-loopback one is refused on the spot (so nothing leaves even if the code is wrong) and
-fails the test.
+Every socket connection and name lookup in the process is recorded during these tests (audit
+hooks, ``tests.llm.leaks``); a non-loopback one is refused on the spot (so nothing leaves even
+if the code is wrong) and fails the test.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -20,73 +16,15 @@ from app.llm import polish
 from app.llm.backend import BackendUnavailable, ChatRequest
 from app.llm.chain import NeedsAttention
 from app.llm.claude_backend import ClaudeBackend
-from app.net import NetworkGate, PrivacyBlocked, is_loopback_host
+from app.net import NetworkGate, PrivacyBlocked
 from app.pipeline.draft import DraftStage
 from app.pipeline.notes import NotesStage
 from app.pipeline.stage import Outcome, StageContext
 from app.store.models import EmailDraft
 from tests.llm.conftest import add_meeting, services
+from tests.llm.leaks import FAR_HOST, Leaks
 from tests.llm.meetings import synthetic_meeting
 from tests.llm.standins import AnthropicStandIn, OllamaStandIn, Reply
-
-FAR_HOST = "10.20.30.40"  # a private LAN address: not this device
-
-
-class Leaks:
-    def __init__(self) -> None:
-        self.attempts: list[str] = []  # every non-loopback connect or lookup
-        self.loopback: list[str] = []
-
-
-def _host(address: Any) -> str:
-    return str(address[0]) if isinstance(address, tuple) else str(address)
-
-
-def _local(host: str) -> bool:
-    if is_loopback_host(host):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture
-def leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Leaks]:
-    record = Leaks()
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
-
-    def guard(host: str) -> None:
-        if _local(host):
-            record.loopback.append(host)
-            return
-        record.attempts.append(host)
-        raise OSError(f"test: blocked a connection to {host}")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            guard(_host(address))
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            guard(_host(address))
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host is not None:
-            name = host.decode() if isinstance(host, bytes) else str(host)
-            if not _local(name):
-                record.attempts.append(name)
-                raise socket.gaierror(f"test: blocked a lookup of {name}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield record
 
 
 def _ctx(container: Container, meeting_id: str) -> StageContext:
@@ -166,7 +104,7 @@ def test_a_guarded_httpx_client_is_stopped_before_it_connects(leaks: Leaks,
 
     privacy = {"on": True}
     gate = NetworkGate(lambda: privacy["on"])
-    with gate.guard(httpx.Client(timeout=2.0)) as client:
+    with httpx.Client(timeout=2.0, **gate.client_options("a download")) as client:
         with pytest.raises(PrivacyBlocked):
             client.get(f"http://{FAR_HOST}/ggml-base.bin")
         assert client.get(f"{ollama.url}/api/version").status_code == 200  # loopback is fine

@@ -5,7 +5,9 @@ GoTrue: ``POST /auth/v1/token`` (password and refresh_token grants, users in ``a
 ``POST /rest/v1/rpc/<fn>``. Tokens are HS256 JWTs. Each REST request runs in its own
 transaction, connected as the non-owner ``authenticator`` role, with
 ``set_config('role', ...)`` and ``set_config('request.jwt.claims', ...)`` as PostgREST does, so
-row-level security really applies; errors come back in PostgREST's JSON shape.
+row-level security really applies; errors come back in PostgREST's JSON shape. As PostgREST
+does, it keeps its database connections (one per client connection here) and sends the
+arguments as parameters of the statement, typed by the function's signature.
 
 ``faults`` lets a test make the server misbehave: drop the connection before or after the
 transaction commits, answer 500, or stall past the client's timeout.
@@ -29,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import psycopg
 from psycopg import sql
+from psycopg.types.string import StrDumperUnknown
 
 JWT_SECRET = "recap-standin-secret-with-at-least-32-bytes"
 FAULTS = ("drop_before", "drop_after_commit", "error_500", "stall")
@@ -131,8 +134,24 @@ class _Handler(BaseHTTPRequestHandler):
     standin: StandIn
     protocol_version = "HTTP/1.1"
 
+    _db: psycopg.Connection[Any] | None = None
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass
+
+    def finish(self) -> None:
+        super().finish()
+        if self._db is not None:
+            self._db.close()
+
+    def rest_connection(self) -> psycopg.Connection[Any]:
+        """This client connection's database connection (PostgREST keeps a pool of them)."""
+        if self._db is None or self._db.closed or self._db.broken:
+            self._db = psycopg.connect(self.standin.rest_dsn)
+            # Arguments go as untyped text, so PostgreSQL types them by the function's
+            # signature, as it does for PostgREST.
+            self._db.adapters.register_dumper(str, StrDumperUnknown)
+        return self._db
 
     def _send(self, status: int, body: Any | None) -> None:
         data = b"" if body is None else json.dumps(body, default=str).encode()
@@ -281,7 +300,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, result)
 
     def _call(self, fn: str, params: dict[str, Any], claims: dict[str, Any]) -> Any:
-        with psycopg.connect(self.standin.rest_dsn) as conn:
+        conn = self.rest_connection()
+        with conn.transaction():
             known = conn.execute(
                 "select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace"
                 " where n.nspname = 'public' and p.proname = %s", (fn,)).fetchone()
@@ -291,10 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
                          " set_config('request.jwt.claims', %s, true)",
                          (claims.get("role", "anon"), json.dumps(claims)))
             args = sql.SQL(", ").join(
-                sql.SQL("{} => {}").format(sql.Identifier(k), sql.Literal(_as_text(v)))
-                for k, v in params.items())
+                sql.SQL("{} => {}").format(sql.Identifier(k), sql.Placeholder()) for k in params)
             query = sql.SQL("select to_jsonb(public.{}({}))").format(sql.Identifier(fn), args)
-            row = conn.execute(query).fetchone()
+            row = conn.execute(query, [_as_text(v) for v in params.values()]).fetchone()
         return None if row is None else row[0]
 
 

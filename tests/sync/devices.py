@@ -102,14 +102,15 @@ class Device:
     # --- what the user sees -------------------------------------------------------------
 
     def snapshot(self) -> dict[tuple[str, str], tuple[bool, dict[str, Any]]]:
-        """Every shared row: (kind, id) -> (deleted, payload)."""
+        """Every shared row the user sees: (kind, id) -> (deleted, payload). Deleted rows are
+        left out: the server keeps no content for them, only the tombstone."""
         out = {}
         with self.db.session() as s:
             local_only = set(s.scalars(select(Meeting.id).where(Meeting.local_only)))
             for kind, model in KINDS.items():
                 for obj in s.scalars(select(model)):
                     owner = obj.id if kind == "meeting" else obj.meeting_id  # type: ignore[attr-defined]
-                    if owner in local_only:
+                    if owner in local_only or obj.deleted_at is not None:
                         continue
                     out[(kind, obj.id)] = (obj.deleted_at is not None, serialize(kind, obj))
         return out
@@ -138,5 +139,5 @@ def server_snapshot(dsn: str, user_id: str) -> dict[tuple[str, str], tuple[bool,
 
     with psycopg.connect(dsn) as conn:
         rows = conn.execute("select kind, id::text, deleted, data from public.recap_rows"
-                            " where user_id = %s and data <> '{}'::jsonb", (user_id,)).fetchall()
+                            " where user_id = %s and not deleted", (user_id,)).fetchall()
     return {(kind, rid): (deleted, data) for kind, rid, deleted, data in rows}

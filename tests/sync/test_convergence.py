@@ -118,6 +118,7 @@ def test_a_device_clock_a_day_behind_does_not_lose_its_later_edit(tmp_path, serv
             d.sync()
         item = next(k[1] for k in a.snapshot() if k[0] == "action_item")
         fast.edit("action_item", item, text="fast clock, edited first")
+        time.sleep(1.0)  # beyond the correction's error (half a round trip; long under load)
         slow.edit("action_item", item, text="slow clock, edited last")
         fast.sync()
         slow.sync()

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.sync import engine as engine_module
+from app.sync import apply as apply_module
 from app.sync import outbox
 from app.sync.errors import NotSignedIn, ServerUnreachable, SyncError
 
@@ -107,7 +107,7 @@ def test_killed_while_applying_a_pulled_page(
     a.sync()
     b = Device(tmp_path, "b", server, user, page_size=5)
     calls = {"n": 0}
-    real = engine_module.SyncEngine._apply_rows
+    real = apply_module.PulledRows.apply_rows
 
     def die_on_third_page(self: Any, *args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
@@ -115,10 +115,10 @@ def test_killed_while_applying_a_pulled_page(
             raise Killed
         real(self, *args, **kwargs)
 
-    monkeypatch.setattr(engine_module.SyncEngine, "_apply_rows", die_on_third_page)
+    monkeypatch.setattr(apply_module.PulledRows, "apply_rows", die_on_third_page)
     with pytest.raises(Killed):
         b.sync()
-    monkeypatch.setattr(engine_module.SyncEngine, "_apply_rows", real)
+    monkeypatch.setattr(apply_module.PulledRows, "apply_rows", real)
     b.close()
     b = Device(tmp_path, "b", server, user, page_size=5)
     b.sync()

@@ -40,8 +40,8 @@ def test_user_b_cannot_read_or_change_user_a_rows_over_http(
     # B forges a write aimed at A's meeting id.
     answer = b.rpc.call("recap_push", {
         "p_device": "device-b", "p_client_now": "2026-01-01T00:00:00+00:00",
-        "p_mutations": [{"mutation_id": "x", "kind": "meeting", "id": mid, "base_version": 99,
-                         "deleted": True, "updated_at": "2030-01-01T00:00:00+00:00",
+        "p_mutations": [{"mutation_id": "x", "kind": "meeting", "id": mid, "base_version": 0,
+                         "deleted": False, "updated_at": "2030-01-01T00:00:00+00:00",
                          "data": {"title": "pwned"}}]})
     assert answer["results"][0]["accepted"] is True  # ...it only ever writes B's own row
     assert server_snapshot(pg_dsn, user["id"]) == before
@@ -63,25 +63,29 @@ def _as_authenticated(dsn: str, user_id: str) -> psycopg.Connection[Any]:
 def test_user_b_cannot_read_or_change_user_a_rows_in_sql(
         tmp_path: Path, server: Any, pg_dsn: str, user: dict[str, Any],
         other_user: dict[str, Any]) -> None:
+    """Direct SQL as `authenticated`: the tables are closed to it (only the functions are
+    open, and they only ever touch the caller's rows)."""
     a = Device(tmp_path, "a", server, user)
     mid = a.add_meeting("Secret plans")
     a.sync()
     a.close()
-    with _as_authenticated(pg_dsn, other_user["id"]) as conn:
-        assert conn.execute("select count(*) from public.recap_rows").fetchone() == (0,)
-        assert conn.execute("select count(*) from public.recap_mutations").fetchone() == (0,)
-        changed = conn.execute("update public.recap_rows set data = '{}' where id = %s", (mid,))
-        assert changed.rowcount == 0
-    with _as_authenticated(pg_dsn, other_user["id"]) as conn, \
-            pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute("delete from public.recap_rows where id = %s", (mid,))
-    with _as_authenticated(pg_dsn, other_user["id"]) as conn, \
-            pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
-        conn.execute(
-            "insert into public.recap_rows (user_id, id, kind, version, updated_at, device_id,"
-            " seq) values (%s, gen_random_uuid(), 'meeting', 1, now(), 'x', 999)", (user["id"],))
-    with _as_authenticated(pg_dsn, user["id"]) as conn:  # A, by contrast, sees its rows
-        assert conn.execute("select count(*) from public.recap_rows").fetchone()[0] == 4  # type: ignore[index]
+    before = server_snapshot(pg_dsn, user["id"])
+    for statement, params in (
+            ("select count(*) from public.recap_rows", ()),
+            ("select count(*) from public.recap_mutations", ()),
+            ("update public.recap_rows set data = '{}' where id = %s", (mid,)),
+            ("delete from public.recap_rows where id = %s", (mid,)),
+            ("insert into public.recap_rows (user_id, id, kind, version, updated_at, device_id,"
+             " seq) values (%s, gen_random_uuid(), 'meeting', 1, now(), 'x', 999)", (user["id"],)),
+    ):
+        with _as_authenticated(pg_dsn, other_user["id"]) as conn, \
+                pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement, params)
+    assert server_snapshot(pg_dsn, user["id"]) == before
+    with _as_authenticated(pg_dsn, other_user["id"]) as conn:  # B's pull: none of A's rows
+        assert conn.execute("select public.recap_pull(0)").fetchone()[0]["rows"] == []  # type: ignore[index]
+    with _as_authenticated(pg_dsn, user["id"]) as conn:  # A, by contrast, gets its rows
+        assert len(conn.execute("select public.recap_pull(0)").fetchone()[0]["rows"]) == 4  # type: ignore[index]
 
 
 def test_anonymous_and_forged_tokens_are_refused(server: Any) -> None:

@@ -8,7 +8,7 @@ import itertools
 import json
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -127,9 +127,9 @@ def test_a_device_measured_offset_is_used_but_never_above_the_one_way_measuremen
             row_id = str(uuid.uuid4())
             conn.execute("select public.recap_push(%s, now() - interval '10 seconds', %s, %s)",
                          ("dev-1", Jsonb([_mutation(row_id, "t", stamp=made)]), offset))
-            stamps[offset] = conn.execute(
-                "select updated_at from public.recap_rows where id = %s", (row_id,)
-            ).fetchone()[0]  # type: ignore[index]
+            pulled = conn.execute("select public.recap_pull(0, 1000)").fetchone()[0]  # type: ignore[index]
+            (row,) = [r for r in pulled["rows"] if r["id"] == row_id]
+            stamps[offset] = datetime.fromisoformat(row["updated_at"])
         conn.commit()
     assert stamps[None] == server_now - timedelta(seconds=60)  # one way, as before
     assert stamps[2.5] == server_now - timedelta(seconds=67.5)  # the device's measurement
