@@ -29,7 +29,7 @@ from app.llm.backend import (
     ChatResult,
     LLMError,
 )
-from app.llm.builtin.gguf import BadModelFile, read_header
+from app.llm.builtin.gguf import BadModelFile, check_model, read_header
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class BuiltinBackend:
                 raise BackendUnavailable(str(exc), fix=exc.fix) from None
             self._prepare = None
         try:
-            read_header(self.model_path)
+            check_model(self.model_path)  # every count and offset, before llama.cpp parses it
         except BadModelFile as exc:
             raise BackendUnavailable(f"The built-in model cannot be used: {exc}",
                                      fix=_GET_MODEL) from None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.llm.builtin import bundled
-from app.llm.builtin.gguf import BadModelFile, read_header
+from app.llm.builtin.gguf import BadModelFile, check_model, read_header
 from app.paths import bundled_models_dir
 from app.transcribe.download import (
     ClientFactory,
@@ -217,7 +217,7 @@ class LLMModelStore:
         """Copy a local ``.gguf`` into the store (checked first; never half-copied)."""
         source = Path(source)
         try:
-            read_header(source)
+            check_model(source)
         except BadModelFile as exc:
             raise LLMModelError(f"Cannot import: {exc}",
                                 "Choose a GGUF model file (.gguf), e.g. from Ollama or "
