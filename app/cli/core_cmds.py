@@ -122,6 +122,8 @@ def cmd_process(args: argparse.Namespace, ctx: CliContext) -> int:
             continue
         ctx.out(f"Meeting {meeting_id}  {detail.row.title}  [{report.status}]")
         _print_report(ctx, report)
+        for note in detail.notes:
+            ctx.out(f"  Note: {note}")
         if report.status != MeetingStatus.FAILED.value and not args.quiet:
             _print_notes(ctx, detail)
     if ctx.json_output:
@@ -217,6 +219,8 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
             f"{_fmt_duration(d.row.duration_s)} · {d.row.status} · id {d.row.id}")
     if d.row.error:
         ctx.out(f"Note: {d.row.error}")
+    for note in d.notes:
+        ctx.out(f"Note: {note}")
     models = ", ".join(x for x in (d.transcript_model, d.notes_model) if x)
     if models:
         ctx.out(f"Models: {models}")

@@ -38,6 +38,19 @@ SAMPLE_RATE = 16_000
 _POLL_S = 0.1  # how often the stage looks whether whisper has finished, between segments
 
 
+def ends_early_note(name: str, readable_s: float, expected_s: float) -> str:
+    return (f"{name} ends early: only {_span(readable_s)} of {_span(expected_s)} could be "
+            "read, so the transcript covers only that part.")
+
+
+def _span(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 def pcm_cache_path(ctx: StageContext) -> Path:
     return ctx.container.paths.cache / "pcm" / f"{ctx.meeting_id}.f32"
 
@@ -50,20 +63,20 @@ class DecodeStage:
     offloads_compute = True
 
     def run(self, ctx: StageContext) -> StageResult:
-        from app.audio.decode import AudioError, decode, probe
+        from app.audio.decode import AudioError, read_audio
         from app.audio.errors import DecodeCancelled
 
         with ctx.container.db.session() as s:
             meeting = s.get_one(Meeting, ctx.meeting_id)
             source = Path(meeting.source_path)
         try:
-            info = probe(source)
-            audio = decode(source, progress=ctx.progress, cancel=ctx.cancel)
+            read = read_audio(source, progress=ctx.progress, cancel=ctx.cancel)
         except DecodeCancelled as exc:  # the user stopped it: not a broken file
             raise StageCancelled() from exc
         except AudioError as exc:
             return StageResult(Outcome.FAILED, str(exc), getattr(exc, "fix", ""))
         ctx.check_cancel()
+        audio = read.audio
         target = pcm_cache_path(ctx)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
@@ -73,7 +86,16 @@ class DecodeStage:
         with ctx.container.db.session() as s:
             meeting = s.get_one(Meeting, ctx.meeting_id)
             meeting.duration_s = round(duration, 3)
-        return StageResult(Outcome.DONE, detail={"duration_s": duration, "codec": info.codec})
+        # Both keys always written: a previous attempt's note must not outlive a good read.
+        detail: dict[str, object] = {"duration_s": duration, "codec": read.info.codec,
+                                     "expected_s": None, "note": ""}
+        if read.expected_s is None:
+            return StageResult(Outcome.DONE, detail=detail)
+        # A file that ends early (an unfinished copy or download) is still worth what it holds,
+        # as long as the meeting says plainly that it is not the whole recording.
+        note = ends_early_note(source.name, duration, read.expected_s)
+        return StageResult(Outcome.DONE, note, detail={**detail, "expected_s": read.expected_s,
+                                                       "note": note})
 
 
 class TranscribeStage:
