@@ -213,7 +213,7 @@ def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
 
     d = meeting_detail(ctx.container.db, args.id)
     if ctx.json_output:
-        ctx.out(to_json(d).rstrip())
+        ctx.out_json(to_json(d).rstrip())
         return EXIT_OK
     ctx.out(f"{d.row.title}\n{d.row.occurred_at:%Y-%m-%d %H:%M} UTC · "
             f"{_fmt_duration(d.row.duration_s)} · {d.row.status} · id {d.row.id}")
@@ -254,8 +254,10 @@ def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         ctx.out(f"Wrote {args.output}")
+    elif args.format == "json":
+        ctx.out_json(text.rstrip("\n"))
     else:
-        print(text, end="")
+        ctx.write(text)
     return EXIT_OK
 
 
