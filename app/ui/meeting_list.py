@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import tooltip
+
 if TYPE_CHECKING:
     from app.store.queries import MeetingRow
 
@@ -133,9 +135,9 @@ class MeetingTableModel(QAbstractTableModel):
             return sync_label(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column in (0, 3) and row.error:
-                return row.error
+                return tooltip(row.error)
             if column in (0, 1):
-                return f"{row.title} — {format_when(row.occurred_at)}"
+                return tooltip(f"{row.title} — {format_when(row.occurred_at)}")
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None

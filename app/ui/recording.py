@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import plain_label
 from app.ui.tasks import human_error
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class RecordingBar(QWidget):
         self.meter.setRange(int(METER_FLOOR_DBFS), 0)
         self.meter.setTextVisible(False)
         self.meter.setAccessibleName("Input level")
-        self.warning = QLabel()
+        self.warning = plain_label()
         self.warning.setStyleSheet("color: #c0392b;")
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_clicked)

@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from app.ui.hotkey_chord import ChordError, parse_chord
+from app.ui.plain_text import plain_label
 from app.ui.tasks import TaskRunner, human_error
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class RecordingPage(QWidget):
         self.record_only.setChecked(draft.record_only)
         self.hotkey = QLineEdit(draft.global_hotkey)
         self.hotkey.setPlaceholderText("off (e.g. Ctrl+Alt+R)")
-        self.hotkey_state = QLabel(hotkey_status)
+        self.hotkey_state = plain_label(hotkey_status)
         self.hotkey_state.setWordWrap(True)
         self.hotkey.textChanged.connect(self._check_hotkey)
         form = QFormLayout(self)

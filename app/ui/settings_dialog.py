@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import Settings
+from app.ui.plain_text import plain_label
 from app.ui.tasks import TaskRunner, human_error
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class SettingsDialog(QDialog):
         self.tasks = tasks
         self.draft = container.settings.model_copy(deep=True)
         self.key_stored = False
-        self.message = QLabel()
+        self.message = plain_label()
         self.message.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._transcription_page(), "Transcription")

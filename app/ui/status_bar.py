@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
 
+from app.ui.plain_text import plain_label, tooltip
 from app.ui.tasks import TaskRunner, human_error
 
 if TYPE_CHECKING:
@@ -32,13 +33,13 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.container = container
         self.tasks = tasks
-        self.model_label = QLabel("Local model: checking…")
+        self.model_label = plain_label("Local model: checking…")
         self.pull_button = QPushButton("Get model")
         self.pull_button.setVisible(False)
         self.pull_bar = QProgressBar()
         self.pull_bar.setMaximumWidth(140)
         self.pull_bar.setVisible(False)
-        self.sync_label = QLabel()
+        self.sync_label = plain_label()
         self.privacy_label = QLabel()
         for widget in (self.model_label, self.pull_button, self.pull_bar, self.sync_label,
                        self.privacy_label):
@@ -84,7 +85,7 @@ class StatusBar(QStatusBar):
         missing_model = status is not None and "installed" in status.details
         self.model_label.setText("Local model: missing" if missing_model
                                  else "Local model: Ollama not running")
-        self.model_label.setToolTip(f"{reason} {fix}".strip())
+        self.model_label.setToolTip(tooltip(f"{reason} {fix}".strip()))
         self.pull_button.setVisible(missing_model and not self.pull_bar.isVisible())
         why = f"{reason} {fix}".strip()
         if was is not False or why != self._why:  # tell changes only
@@ -143,7 +144,7 @@ class StatusBar(QStatusBar):
 
         text, detail, problem = describe_sync(self.container.settings, status)
         self.sync_label.setText(text)
-        self.sync_label.setToolTip(detail)
+        self.sync_label.setToolTip(tooltip(detail))
         if problem and problem != self._sync_problem:
             self.showMessage(problem, 10_000)
         self._sync_problem = problem

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import plain_label
 from app.ui.tasks import TaskRunner, human_error
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class SyncPage(QWidget):
         self.sign_in_button = QPushButton("Sign in")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setEnabled(False)
-        self.account = QLabel("Checking sign-in…")
+        self.account = plain_label("Checking sign-in…")
         buttons = QHBoxLayout()
         buttons.addWidget(self.sign_in_button)
         buttons.addWidget(self.sign_out_button)

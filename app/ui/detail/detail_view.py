@@ -10,7 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.ui.detail.action_items_tab import ActionItemsTab
 from app.ui.detail.details_tab import DetailsTab
@@ -18,6 +18,7 @@ from app.ui.detail.email_tab import EmailTab
 from app.ui.detail.summary_tab import SummaryTab
 from app.ui.detail.transcript_tab import TranscriptTab
 from app.ui.meeting_list import STATE_LABELS, format_duration, format_when
+from app.ui.plain_text import plain_label
 from app.ui.player import SegmentPlayer
 from app.ui.tasks import TaskRunner, human_error
 
@@ -40,12 +41,12 @@ class DetailView(QWidget):
         self.player = SegmentPlayer(self)
         self.meeting_id = ""
         self.detail: MeetingDetail | None = None
-        self.title = QLabel()
+        self.title = plain_label()
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.title.setFont(font)
-        self.subtitle = QLabel()
+        self.subtitle = plain_label()
         self.subtitle.setWordWrap(True)
         self.tabs = QTabWidget()
         self.transcript = TranscriptTab()
@@ -110,6 +111,8 @@ class DetailView(QWidget):
         line = f"{format_when(row.occurred_at)} · {format_duration(row.duration_s)} · {state}"
         if row.error:
             line += f" — {row.error}"
+        for note in detail.notes:  # e.g. the audio file ends early
+            line += f"\n{note}"
         self.subtitle.setText(line)
         self.transcript.show_segments(detail.segments)
         self.actions.show_items(detail.action_items)

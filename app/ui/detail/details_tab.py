@@ -16,13 +16,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import plain_label
+
 if TYPE_CHECKING:
     from app.store.meeting_facts import MeetingFacts
     from app.store.queries import MeetingDetail
 
 
 def _label() -> QLabel:
-    label = QLabel()
+    label = plain_label()
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
