@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CORE = ["app/store", "app/audio", "app/transcribe", "app/pipeline", "app/llm", "app/sync",
         "app/cli", "app/paths.py", "app/settings.py", "app/net.py", "app/secrets.py",
-        "app/container.py", "app/export.py", "app/logging_setup.py"]
+        "app/container.py", "app/export.py", "app/logging_setup.py", "app/private_files.py"]
 
 
 def test_ruff_is_clean() -> None:

@@ -13,6 +13,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from app.private_files import open_private
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".recording.json"
@@ -62,7 +64,7 @@ def write_sidecar(path: Path, data: dict[str, Any]) -> None:
     payload = _encode(data)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())

@@ -67,7 +67,7 @@ class WavAppender:
         self.format = fmt
         self.data_bytes = 0
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        self._fd: int | None = os.open(path, flags, 0o644)
+        self._fd: int | None = os.open(path, flags, 0o600)  # a recording is private
         _write_at(self._fd, 0, wav_header(fmt, 0))
 
     @property

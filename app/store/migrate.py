@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 from app.paths import migrations_path
+from app.private_files import create_private, open_private, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,10 @@ def migration_engine(url: str) -> Engine:
 
 def backup_database(db_path: Path, backups: Path, label: str) -> Path:
     """A consistent copy (SQLite's online backup, so a WAL file is included)."""
-    backups.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(backups)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backups / f"{db_path.stem}-{label}-{stamp}.sqlite3"
-    # Created private before SQLite opens it: a backup holds every meeting.
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    create_private(target)  # before SQLite opens it: a backup holds every meeting
     with contextlib.closing(sqlite3.connect(db_path)) as src, \
             contextlib.closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
@@ -199,7 +199,7 @@ def _roll_back(conn: Connection, before: list[tuple[Any, ...]]) -> bool:
 @contextlib.contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
     """Hold a lock file for the upgrade; wait (up to LOCK_WAIT_S) while another process does."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = open_private(lock_path, os.O_RDWR | os.O_CREAT)
     try:
         deadline = time.monotonic() + LOCK_WAIT_S
         waited = False
