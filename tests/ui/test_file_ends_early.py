@@ -26,5 +26,5 @@ def test_dropped_file_that_ends_early_is_transcribed_with_a_note(
     window.meetings.select(row.id)
     detail = window.detail
     note = "truncated.flac ends early: only 4.9 s of 12.3 s could be read"
-    qtbot.waitUntil(lambda: note in detail.subtitle.text(), timeout=10_000)
-    assert detail.transcript.segment_count() > 0
+    qtbot.waitUntil(lambda: note in detail.subtitle.text()
+                    and detail.transcript.segment_count() > 0, timeout=10_000)
