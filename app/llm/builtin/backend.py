@@ -120,10 +120,18 @@ class BuiltinBackend:
                 raise BackendUnavailable(str(exc), fix=exc.fix) from None
             self._prepare = None
         try:
-            check_model(self.model_path)  # every count and offset, before llama.cpp parses it
+            read_header(self.model_path)
         except BadModelFile as exc:
             raise BackendUnavailable(f"The built-in model cannot be used: {exc}",
                                      fix=_GET_MODEL) from None
+        try:
+            check_model(self.model_path)  # every count and offset, before llama.cpp parses it
+        except BadModelFile as exc:
+            log.error("built-in model %s refused before loading: %s", self.model_path, exc)
+            self._load_error = LLMError(
+                f"The built-in model {self.model_path.name} could not be loaded ({exc})",
+                fix="Delete it and download or import it again")
+            raise self._load_error from None
         # llama.cpp's OpenMP threads spin while they wait for each other. When the cores are
         # busy with anything else (a video call, a browser, Whisper) the spinning threads
         # starve the working ones: measured on 2 busy cores, 144 s for 60 tokens spinning vs
