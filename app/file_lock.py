@@ -30,7 +30,7 @@ def _try_lock(fd: int) -> None:
 def exclusive(lock_path: Path, busy: Callable[[], Exception]) -> Iterator[None]:
     """Hold `lock_path` for the block; raise `busy()` at once if another process holds it."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             _try_lock(fd)

@@ -50,8 +50,13 @@ class AppPaths:
         return self.logs / "recap.log"
 
     def ensure(self) -> AppPaths:
+        """Make the folders, private; tighten whatever is already in them (see private_files)."""
+        from app.private_files import private_dir, tighten
+
         for folder in (self.data, self.cache, self.logs, self.config, self.models, self.recordings):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
+        for root in (self.data, self.cache, self.logs, self.config):
+            tighten(root)
         return self
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.private_files import private_dir, write_private_text
+
 log = logging.getLogger(__name__)
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
@@ -111,7 +113,7 @@ def load_settings(path: Path) -> Settings:
 
 def save_settings(settings: Settings, path: Path) -> None:
     """Atomic write: a crash mid-save leaves the old file, never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    write_private_text(tmp, settings.model_dump_json(indent=2))
     os.replace(tmp, path)

@@ -28,10 +28,20 @@ WHISPER_MODEL = "tiny.en-q8_0"
 # inside the bundle; these are the X11/EGL/font/audio pieces every desktop already has).
 # Checked with ldd on the xcb platform plugin and the multimedia plugins (the transcript
 # player needs PulseAudio's client library even where PipeWire serves it).
-DEB_DEPENDS = ("libc6, libegl1, libgl1, libfontconfig1, libxkbcommon0, libxkbcommon-x11-0, "
-               "libx11-xcb1, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, "
-               "libxcb-randr0, libxcb-render-util0, libxcb-shape0, libxcb-xkb1, libdbus-1-3, "
+# Every library Qt's xcb platform plugin (and the player's FFmpeg plugin) loads from the system,
+# found with ldd on the bundled plugins. PyInstaller copies some of them into the bundle when
+# the build machine has them, so what the bundle needs from the system depends on where it
+# was built: declaring them all makes the .deb right wherever it was made
+# (tests/packaging/test_linux_bundle.py checks the bundle against this list).
+DEB_DEPENDS = ("libc6, libstdc++6, libegl1, libgl1, libfontconfig1, libfreetype6, libglib2.0-0, "
+               "libdbus-1-3, libx11-6, libx11-xcb1, libxcb1, libxcb-cursor0, libxcb-glx0, "
+               "libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, libxcb-render0, "
+               "libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-util1, "
+               "libxcb-xfixes0, libxcb-xkb1, libxkbcommon0, libxkbcommon-x11-0, libdrm2, "
                "libportaudio2, libpulse0")
+# Wayland sessions use Qt's Wayland plugin when these are there (else XWayland, through xcb);
+# GTK desktops get native dialogs with the GTK platform theme.
+DEB_RECOMMENDS = "libwayland-client0, libwayland-cursor0, libwayland-egl1, libgtk-3-0"
 
 log = logging.getLogger("build")
 sys.path.insert(0, str(ROOT))
@@ -118,7 +128,7 @@ def build_deb(bundle: Path, out: Path, work: Path, suffix: str, compress: str) -
     _install_desktop_files(stage / "usr")
     size_kb = sum(f.stat().st_size for f in stage.rglob("*") if f.is_file()) // 1024
     control = (PACKAGING / "linux" / "deb-control").read_text(encoding="utf-8").format(
-        version=version(), depends=DEB_DEPENDS, size_kb=size_kb)
+        version=version(), depends=DEB_DEPENDS, recommends=DEB_RECOMMENDS, size_kb=size_kb)
     (stage / "DEBIAN").mkdir()
     (stage / "DEBIAN" / "control").write_text(control, encoding="utf-8")
     target = out / f"recap_{version()}{suffix}_amd64.deb"

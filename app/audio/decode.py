@@ -12,15 +12,25 @@ ends early (an unfinished copy or download: the header promises more than the da
 transcribed meeting is worse than a clear error; callers that know better (e.g. recovering a
 recording after a crash) opt in and get what could be read. Formats without a length in their
 header (mp3, raw AAC) cannot tell a cut-off file from a short one: they decode what is there.
+`read_audio` is the lenient form the pipeline uses: it returns what was readable and, for a
+file that ends early, how long the header said it was, so the meeting can say so.
+
+A header is input like any other: it may lie. Nothing is allocated on its word alone: the
+buffer starts at the smaller of the header's length and what the file's size can hold (exactly
+for PCM, at a very low bit rate for compressed audio) and grows as audio really arrives, up to
+`MAX_DURATION_S`. Sample rates no recorder uses (a 1 Hz WAV turned 64 KB into 4 GB of
+samples) are refused. FFmpeg trims a WAV's length to the file it finds, so the WAV header's own
+data size is read here to notice a WAV that ends early.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import av
@@ -32,6 +42,7 @@ import numpy.typing as npt
 from app.audio.errors import (
     AudioError,
     AudioFileMissing,
+    AudioTooLong,
     AudioUnreadable,
     CorruptAudio,
     DecodeCancelled,
@@ -40,9 +51,11 @@ from app.audio.errors import (
     NotAnAudioFile,
     SilentAudio,
     TruncatedAudio,
+    UnsupportedSampleRate,
 )
 
-__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "decode", "has_sound", "probe"]
+__all__ = ["SAMPLE_RATE", "AudioError", "AudioInfo", "ReadAudio", "decode", "has_sound",
+           "probe", "read_audio"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +70,15 @@ _SPEECH_RMS = 10 ** (-50 / 20)
 _WINDOW = SAMPLE_RATE // 10
 _BITRATE_ESTIMATED_FORMATS = frozenset({"mp3", "aac", "ac3", "eac3", "mpeg", "mpegts", "adts"})
 _MIN_LOUD_WINDOWS = 3
+# Telephone audio is 8 kHz, studio audio 192 kHz at most; outside these, the header lies.
+MIN_SOURCE_RATE = 4_000
+MAX_SOURCE_RATE = 768_000
+# The longest input processed (24 h is 5.5 GB of 16 kHz float32): a bound on memory however
+# much audio a small, highly compressed file unpacks to.
+MAX_DURATION_S = 24 * 3600.0
+# Compressed audio below this rate (1 kB/s = 8 kbit/s) gets a buffer that grows as it fills
+# rather than one sized from the header up front.
+_PREALLOCATE_BYTES_PER_S = 1_000
 
 Audio = npt.NDArray[np.float32]
 
@@ -71,6 +93,20 @@ class AudioInfo:
     codec: str  # "opus", "aac", "mp3float", ...
     container: str  # FFmpeg's demuxer name: "ogg", "mov,mp4,m4a,3gp,3g2,mj2", ...
     has_video: bool
+
+
+@dataclass(frozen=True)
+class ReadAudio:
+    """What `read_audio` could read: the samples, the file's description, and for a file
+    that ends early the length its header promised (`expected_s`; None when complete)."""
+
+    audio: Audio
+    info: AudioInfo
+    expected_s: float | None
+
+    @property
+    def readable_s(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
 
 
 def probe(path: Path | str) -> AudioInfo:
@@ -93,6 +129,20 @@ def decode(
     `progress` gets fractions in [0, 1] (monotonic, ends at 1.0); `cancel` is checked between
     packets and raises `DecodeCancelled`. Raises `AudioError` subclasses for bad input.
     """
+    read = read_audio(path, progress=progress, cancel=cancel, reject_silence=reject_silence)
+    if read.expected_s is not None and not allow_truncated:
+        raise TruncatedAudio(read.info.path, read.readable_s, read.expected_s)
+    return read.audio
+
+
+def read_audio(
+    path: Path | str,
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
+    reject_silence: bool = True,
+) -> ReadAudio:
+    """Like `decode`, but a file that ends early is read as far as it goes (see ReadAudio)."""
     path = Path(path)
     with _open(path) as (container, stream):
         info = _info(path, container, stream)
@@ -103,15 +153,15 @@ def decode(
         raise CorruptAudio(path)
     if errors:
         log.warning("%s: concealed %d undecodable packets of %d", path, errors, packets)
+    expected = None
     if info.duration_exact and decoded_s < info.duration_s * _TRUNCATED_BELOW:
         log.warning("%s: decoded %.2f s of %.2f s promised", path, decoded_s, info.duration_s)
-        if not allow_truncated:
-            raise TruncatedAudio(path, decoded_s, info.duration_s)
+        expected = info.duration_s
     if reject_silence and not has_sound(audio):
         raise SilentAudio(path)
     if progress is not None:
         progress(1.0)
-    return audio
+    return ReadAudio(audio, info, expected)
 
 
 def has_sound(audio: Audio) -> bool:
@@ -164,18 +214,53 @@ def _open(
 def _info(
     path: Path, container: av.container.InputContainer, stream: av.AudioStream
 ) -> AudioInfo:
-    duration_s, exact = _duration(path, container, stream)
     ctx = stream.codec_context
-    return AudioInfo(
+    rate = int(ctx.sample_rate or 0)
+    if rate and not MIN_SOURCE_RATE <= rate <= MAX_SOURCE_RATE:
+        raise UnsupportedSampleRate(path, rate)
+    duration_s, exact = _duration(path, container, stream)
+    info = AudioInfo(
         path=path,
         duration_s=duration_s,
         duration_exact=exact,
-        sample_rate=int(ctx.sample_rate or 0),
+        sample_rate=rate,
         channels=int(ctx.channels or 0),
         codec=ctx.name,
         container=container.format.name,
         has_video=bool(container.streams.video),
     )
+    if info.container == "wav":
+        promised = _wav_promised_seconds(path)
+        if promised is not None and promised > info.duration_s:
+            info = replace(info, duration_s=promised, duration_exact=True)
+    return info
+
+
+def _wav_promised_seconds(path: Path) -> float | None:
+    """The length a RIFF WAV's own header states (data size / byte rate), or None.
+
+    None for a header that states no length (0 or 0xFFFFFFFF: written while streaming) or
+    that cannot be read; FFmpeg then decodes what is there.
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, size = head[pos:pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        body = pos + 8
+        if chunk == b"fmt " and size >= 16 and body + 16 <= len(head):
+            byte_rate = struct.unpack_from("<I", head, body + 8)[0]
+        elif chunk == b"data":
+            if byte_rate <= 0 or size in (0, 0xFFFFFFFF):
+                return None
+            return float(size / byte_rate)
+        pos = body + size + (size & 1)
+    return None
 
 
 def _duration(
@@ -196,6 +281,15 @@ def _duration(
     return 0.0, False
 
 
+def _holds_at_most_s(info: AudioInfo, stream: av.AudioStream) -> float:
+    """The most audio the file's size leaves room for: exact for PCM, generous otherwise."""
+    size = info.path.stat().st_size
+    bit_rate = stream.codec_context.bit_rate or 0
+    if info.codec.startswith("pcm_") and bit_rate > 0:
+        return float(size * 8 / bit_rate)
+    return size / _PREALLOCATE_BYTES_PER_S
+
+
 def _decode_into_buffer(
     container: av.container.InputContainer,
     stream: av.AudioStream,
@@ -204,9 +298,11 @@ def _decode_into_buffer(
     cancel: threading.Event | None,
 ) -> tuple[Audio, int, int]:
     """Decode and resample into one buffer; returns (audio, bad packets, all packets)."""
-    # A little slack over the header's length: encoders pad the last frame.
-    capacity = int((info.duration_s + 1.0) * SAMPLE_RATE * 1.01)
+    # A little slack over the expected length: encoders pad the last frame.
+    expected_s = min(info.duration_s, _holds_at_most_s(info, stream), MAX_DURATION_S)
+    capacity = int((expected_s + 1.0) * SAMPLE_RATE * 1.01)
     buffer: Audio = np.empty(max(capacity, SAMPLE_RATE), dtype=np.float32)
+    limit = int(MAX_DURATION_S * SAMPLE_RATE)
     filled = errors = packets = 0
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     reported = 0.0
@@ -216,8 +312,12 @@ def _decode_into_buffer(
         for frame in frames:
             count = frame.samples
             if filled + count > len(buffer):
-                # The estimate was short: grow geometrically, in place where the allocator can.
-                buffer.resize(max(len(buffer) * 3 // 2, filled + count), refcheck=False)
+                if filled + count > limit:
+                    raise AudioTooLong(info.path, MAX_DURATION_S)
+                # More audio than expected: grow geometrically, in place where the allocator
+                # can, never past the limit.
+                size = min(max(len(buffer) * 3 // 2, filled + count), limit)
+                buffer.resize(size, refcheck=False)
             # Straight from FFmpeg's plane into the buffer: `to_ndarray` would build a 2-D
             # copy first, and this loop runs (holding the GIL) once per packet.
             plane = memoryview(frame.planes[0])

@@ -80,6 +80,24 @@ class TruncatedAudio(AudioError):
         self.expected_s = expected_s
 
 
+class UnsupportedSampleRate(AudioError):
+    def __init__(self, path: Path, rate: int) -> None:
+        super().__init__(
+            f"{path.name} says it was recorded at {rate} Hz, which no real recording is.",
+            fix="The file is damaged or was not made by a recorder; export it again from its "
+            "source at a usual rate (8 to 48 kHz).",
+        )
+
+
+class AudioTooLong(AudioError):
+    def __init__(self, path: Path, limit_s: float) -> None:
+        super().__init__(
+            f"{path.name} holds more than {limit_s / 3600:.0f} hours of audio, more than "
+            "Recap processes at once.",
+            fix="Split it into shorter parts with any audio editor and import those.",
+        )
+
+
 class SilentAudio(AudioError):
     def __init__(self, path: Path) -> None:
         super().__init__(

@@ -38,6 +38,7 @@ from app.audio.capture_errors import (
 )
 from app.audio.sources import AudioSource, Samples
 from app.audio.wavfile import DISK_FULL_ERRNOS, WavAppender, WavFormat, max_frames
+from app.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class Recorder:
         wav_path = self._new_path()
         self._sidecar = sidecar.sidecar_path(wav_path)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)
             sidecar.write_sidecar(self._sidecar, self._sidecar_data(wav_path, fmt))
             self._wav = WavAppender(wav_path, fmt)
         except OSError as exc:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from app.audio import sidecar
 from app.audio.recorder import process_started_at, recording_title
-from app.audio.wavfile import WavFormat, repair_wav
+from app.audio.wavfile import WavFormat, repair_wav, starts_like_wav
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,29 @@ def _started_at(data: dict[str, Any]) -> datetime | None:
         return None
 
 
-def _candidate(side: Path, data: dict[str, Any]) -> RecoveryCandidate | None:
-    wav = side.parent / str(data.get("wav") or sidecar.wav_path(side).name)
-    if not wav.exists():
-        log.warning("recording sidecar %s has no audio file %s", side, wav)
-        return None
+def _format(data: dict[str, Any]) -> WavFormat | None:
     try:
         fmt = WavFormat(int(data["sample_rate"]), int(data["channels"]),
                         int(data.get("sample_width", 2)))
-    except (KeyError, TypeError, ValueError):
-        log.warning("recording sidecar %s lacks the audio format; skipped", side)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    plausible = (1_000 <= fmt.sample_rate <= 768_000 and 1 <= fmt.channels <= 64
+                 and fmt.sample_width in (1, 2, 3, 4))
+    return fmt if plausible else None
+
+
+def _candidate(side: Path, data: dict[str, Any]) -> RecoveryCandidate | None:
+    wav = sidecar.recording_file(side, data)
+    if wav is None:
+        log.warning("recording sidecar %s names no audio file in its folder; skipped", side)
+        return None
+    if not starts_like_wav(wav):
+        # Recap writes the header before any audio: anything else is not ours to rewrite.
+        log.warning("%s does not start with a WAV header; not touched", wav)
+        return None
+    fmt = _format(data)
+    if fmt is None:
+        log.warning("recording sidecar %s lacks a usable audio format; skipped", side)
         return None
     if data.get("state") == sidecar.STATE_RECORDING:
         result = repair_wav(wav, fmt)
@@ -83,7 +96,8 @@ def _candidate(side: Path, data: dict[str, Any]) -> RecoveryCandidate | None:
                  "repaired" if result.changed else "already consistent")
         data = sidecar.update_sidecar(side, state=sidecar.STATE_RECOVERED, frames=result.frames,
                                       recovered_at=datetime.now().astimezone().isoformat())
-    frames = int(data.get("frames") or 0)
+    frames = data.get("frames")
+    frames = frames if isinstance(frames, int) and frames >= 0 else 0
     return RecoveryCandidate(
         id=wav.stem, path=wav, sidecar=side, started_at=_started_at(data),
         sample_rate=fmt.sample_rate, channels=fmt.channels, frames=frames,

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
+
+from app.private_files import open_private
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,26 @@ def wav_path(sidecar: Path) -> Path:
     return sidecar.with_name(sidecar.name[: -len(SUFFIX)] + ".wav")
 
 
+def recording_file(sidecar: Path, data: dict[str, Any]) -> Path | None:
+    """The WAV this sidecar describes, if it names one that may be touched; else None.
+
+    The sidecar is read back from disk, so its ``wav`` field is not trusted: only a bare file
+    name in the sidecar's own folder counts (no path, no ``..``), and only a regular file,
+    not a link. Recovery rewrites that file's header and deletes it on "Discard".
+    """
+    name = data.get("wav") or wav_path(sidecar).name
+    if not isinstance(name, str) or not name.endswith(".wav") or name != Path(name).name:
+        return None
+    if "/" in name or "\\" in name or name.startswith("."):
+        return None
+    wav = sidecar.parent / name
+    try:
+        info = os.lstat(wav)
+    except OSError:
+        return None
+    return wav if stat.S_ISREG(info.st_mode) else None
+
+
 def _encode(data: dict[str, Any]) -> bytes:
     text = json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
     return text + b" " * max(0, _PAD_TO - len(text) - 1) + b"\n"
@@ -41,7 +64,7 @@ def write_sidecar(path: Path, data: dict[str, Any]) -> None:
     payload = _encode(data)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())

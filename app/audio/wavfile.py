@@ -67,7 +67,7 @@ class WavAppender:
         self.format = fmt
         self.data_bytes = 0
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        self._fd: int | None = os.open(path, flags, 0o644)
+        self._fd: int | None = os.open(path, flags, 0o600)  # a recording is private
         _write_at(self._fd, 0, wav_header(fmt, 0))
 
     @property
@@ -122,18 +122,34 @@ class RepairResult:
     changed: bool  # False when the file was already consistent
 
 
+def _open_no_follow(path: Path, flags: int) -> int:
+    # A link swapped in for the recording must not redirect a rewrite to another file.
+    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+
+
+def starts_like_wav(path: Path) -> bool:
+    """Does the file begin as a RIFF/WAVE file (what ``WavAppender`` writes first)?"""
+    try:
+        fd = _open_no_follow(path, os.O_RDONLY)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        head = f.read(12)
+    return len(head) == 12 and head[:4] == b"RIFF" and head[8:] == b"WAVE"
+
+
 def repair_wav(path: Path, fmt: WavFormat) -> RepairResult:
     """Make a cut-off recording valid: whole frames only, header sizes from the real length.
 
     The format comes from the recording's sidecar, so even a file cut inside its header
     gets a correct one.
     """
-    size = path.stat().st_size
-    data_bytes = max(0, size - HEADER_SIZE)
-    data_bytes -= data_bytes % fmt.frame_bytes
-    data_bytes = min(data_bytes, _MAX_DATA_BYTES - _MAX_DATA_BYTES % fmt.frame_bytes)
-    header = wav_header(fmt, data_bytes)
-    with open(path, "r+b") as f:
+    with os.fdopen(_open_no_follow(path, os.O_RDWR), "r+b") as f:
+        size = os.fstat(f.fileno()).st_size
+        data_bytes = max(0, size - HEADER_SIZE)
+        data_bytes -= data_bytes % fmt.frame_bytes
+        data_bytes = min(data_bytes, _MAX_DATA_BYTES - _MAX_DATA_BYTES % fmt.frame_bytes)
+        header = wav_header(fmt, data_bytes)
         current = f.read(HEADER_SIZE)
         changed = current != header or size != HEADER_SIZE + data_bytes
         if changed:

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from app.cli.output import json_printable, printable
 from app.errors import RecapError
 
 if TYPE_CHECKING:
@@ -34,17 +35,27 @@ class CliContext:
             self._container = Container()
         return self._container
 
+    # Every line the CLI prints goes through these: see app/cli/output.py.
     def out(self, text: str = "") -> None:
-        print(text, flush=True)
+        print(printable(text), flush=True)
+
+    def write(self, text: str) -> None:
+        """`text` as it is (no newline added), made safe for the terminal."""
+        sys.stdout.write(printable(text))
+        sys.stdout.flush()
+
+    def out_json(self, text: str) -> None:
+        """Already-serialised JSON: control characters escaped, never dropped."""
+        print(json_printable(text), flush=True)
 
     def emit_json(self, data: Any) -> None:
-        print(json.dumps(data, indent=2, ensure_ascii=False, default=str), flush=True)
+        self.out_json(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
     def error(self, message: str, fix: str = "") -> None:
         """One human line on stderr (and a fix when there is one); never a traceback."""
-        print(f"recap: {message}", file=sys.stderr, flush=True)
+        print(f"recap: {printable(message)}", file=sys.stderr, flush=True)
         if fix:
-            print(f"  → {fix}", file=sys.stderr, flush=True)
+            print(f"  → {printable(fix)}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._container is not None:

@@ -97,6 +97,8 @@ def cmd_process(args: argparse.Namespace, ctx: CliContext) -> int:
             continue
         ctx.out(f"Meeting {meeting_id}  {detail.row.title}  [{report.status}]")
         _print_report(ctx, report)
+        for note in detail.notes:
+            ctx.out(f"  Note: {note}")
         if not report.failed and not args.quiet:
             _print_notes(ctx, detail)
     if ctx.json_output:
@@ -165,12 +167,14 @@ def cmd_list(args: argparse.Namespace, ctx: CliContext) -> int:
 def cmd_show(args: argparse.Namespace, ctx: CliContext) -> int:
     d = ctx.container.queries.detail(args.id)
     if ctx.json_output:
-        ctx.out(to_json(d).rstrip())
+        ctx.out_json(to_json(d).rstrip())
         return EXIT_OK
     ctx.out(f"{d.row.title}\n{utc_minute(d.row.occurred_at)} UTC · "
             f"{duration(d.row.duration_s)} · {d.row.status} · id {d.row.id}")
     if d.row.error:
         ctx.out(f"Note: {d.row.error}")
+    for note in d.notes:
+        ctx.out(f"Note: {note}")
     models = ", ".join(x for x in (d.transcript_model, d.notes_model) if x)
     if models:
         ctx.out(f"Models: {models}")
@@ -198,8 +202,10 @@ def cmd_export(args: argparse.Namespace, ctx: CliContext) -> int:
     if args.output:
         meetings.export_to(args.id, args.output, args.format)
         ctx.out(f"Wrote {args.output}")
+    elif args.format == "json":
+        ctx.out_json(meetings.export(args.id, args.format).rstrip("\n"))
     else:
-        print(meetings.export(args.id, args.format), end="")
+        ctx.write(meetings.export(args.id, args.format))
     return EXIT_OK
 
 

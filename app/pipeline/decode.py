@@ -13,11 +13,24 @@ from pathlib import Path
 
 import numpy as np
 
-from app.audio.decode import SAMPLE_RATE, AudioError, decode, probe
+from app.audio.decode import SAMPLE_RATE, AudioError, read_audio
 from app.audio.errors import DecodeCancelled
 from app.pipeline.stage import Outcome, StageCancelled, StageContext, StageResult
 from app.store.db import Database
 from app.store.models import Meeting
+
+
+def ends_early_note(name: str, readable_s: float, expected_s: float) -> str:
+    return (f"{name} ends early: only {_span(readable_s)} of {_span(expected_s)} could be "
+            "read, so the transcript covers only that part.")
+
+
+def _span(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def pcm_file(folder: Path, meeting_id: str) -> Path:
@@ -39,13 +52,13 @@ class DecodeStage:
             meeting = s.get_one(Meeting, ctx.meeting_id)
             source = Path(meeting.source_path)
         try:
-            info = probe(source)
-            audio = decode(source, progress=ctx.progress, cancel=ctx.cancel)
+            read = read_audio(source, progress=ctx.progress, cancel=ctx.cancel)
         except DecodeCancelled as exc:  # the user stopped it: not a broken file
             raise StageCancelled() from exc
         except AudioError as exc:
             return StageResult(Outcome.FAILED, str(exc), exc.fix)
         ctx.check_cancel()
+        audio = read.audio
         target = pcm_file(self.pcm_folder, ctx.meeting_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
@@ -55,4 +68,13 @@ class DecodeStage:
         with self.db.session() as s:
             meeting = s.get_one(Meeting, ctx.meeting_id)
             meeting.duration_s = round(duration, 3)
-        return StageResult(Outcome.DONE, detail={"duration_s": duration, "codec": info.codec})
+        # Both keys always written: a previous attempt's note must not outlive a good read.
+        detail: dict[str, object] = {"duration_s": duration, "codec": read.info.codec,
+                                     "expected_s": None, "note": ""}
+        if read.expected_s is None:
+            return StageResult(Outcome.DONE, detail=detail)
+        # A file that ends early (an unfinished copy or download) is still worth what it holds,
+        # as long as the meeting says plainly that it is not the whole recording.
+        note = ends_early_note(source.name, duration, read.expected_s)
+        return StageResult(Outcome.DONE, note, detail={**detail, "expected_s": read.expected_s,
+                                                       "note": note})

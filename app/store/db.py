@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.private_files import create_private, private_dir
 from app.store import tracking
 
 
@@ -24,7 +25,10 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(path: Path) -> Engine:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    # Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database
+    # file's mode, so they are private too.
+    create_private(path)
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": 30},

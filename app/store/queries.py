@@ -108,6 +108,12 @@ class MeetingDetail:
     def transcript(self) -> str:
         return "\n".join(s.text for s in self.segments)
 
+    @property
+    def notes(self) -> list[str]:
+        """What the stages left for the user to know about this meeting's processing on this
+        device (e.g. that the audio file ends early), in stage order."""
+        return [str(j.detail["note"]) for j in self.jobs if j.detail.get("note")]
+
 
 def _row(m: Meeting) -> MeetingRow:
     return MeetingRow(m.id, m.title, m.occurred_at, m.duration_s, m.status, m.error,

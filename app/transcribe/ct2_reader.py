@@ -40,6 +40,10 @@ class CT2FormatError(ConversionError):
 
 
 _DTYPES: dict[int, str] = {0: "<f4", 1: "i1", 2: "<i2", 3: "<i4", 4: "<f2", 5: "bf16"}
+_ITEM_BYTES: dict[int, int] = {0: 4, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2}
+# Whisper large holds about 1,500 variables; a count far beyond is a damaged or crafted file.
+MAX_VARIABLES = 20_000
+MAX_RANK = 8
 
 
 class ConcatenatedBytes:
@@ -109,7 +113,12 @@ class CT2Model:
 
     @classmethod
     def open(cls, parts: Sequence[Path]) -> CT2Model:
-        return cls(ConcatenatedBytes(parts))
+        data = ConcatenatedBytes(parts)
+        try:
+            return cls(data)
+        except BaseException:
+            data.close()
+            raise
 
     def __enter__(self) -> CT2Model:
         return self
@@ -128,7 +137,10 @@ class CT2Model:
         (length,) = self._unpack("H")
         raw = self._data.slice(self._pos, length).tobytes()
         self._pos += length
-        return raw.rstrip(b"\0").decode("utf-8")
+        try:
+            return raw.rstrip(b"\0").decode("utf-8")
+        except UnicodeDecodeError:
+            raise CT2FormatError("a name is not text") from None
 
     def _parse(self) -> None:
         (version,) = self._unpack("I")
@@ -139,22 +151,36 @@ class CT2Model:
             raise CT2FormatError(f"this is a {spec or 'unknown'} model, not Whisper")
         self._unpack("I")  # spec revision
         (count,) = self._unpack("I")
+        if count > MAX_VARIABLES:
+            raise CT2FormatError(f"it claims {count} variables")
         for _ in range(count):
             name = self._string()
             (rank,) = self._unpack("B")
+            if rank > MAX_RANK:
+                raise CT2FormatError(f"{name} has {rank} dimensions")
             shape = self._unpack(f"{rank}I") if rank else ()
             dtype, nbytes = self._unpack("B") + self._unpack("I")
             if dtype not in _DTYPES:
                 raise CT2FormatError(f"{name} has an unknown data type {dtype}")
+            values = 1
+            for d in shape:
+                values *= d
+            if 0 in shape or nbytes != values * _ITEM_BYTES[dtype]:
+                raise CT2FormatError(f"{name} holds {nbytes} bytes for shape {shape}")
+            if self._pos + nbytes > self._data.size:
+                raise CT2FormatError("the file ends too early")
             self.variables[name] = Variable(name, shape, dtype, self._pos, nbytes)
             self._pos += nbytes
-        if self._pos > self._data.size:
-            raise CT2FormatError("the file ends too early")
         if self._pos < self._data.size:
             (n_alias,) = self._unpack("I")
+            if n_alias > MAX_VARIABLES:
+                raise CT2FormatError(f"it claims {n_alias} aliases")
             for _ in range(n_alias):
                 alias = self._string()
-                self.aliases[alias] = self._string()
+                target = self._string()
+                if target not in self.variables:
+                    raise CT2FormatError(f"{alias} stands for a missing variable {target}")
+                self.aliases[alias] = target
 
     @property
     def names(self) -> list[str]:

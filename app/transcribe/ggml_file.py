@@ -81,6 +81,17 @@ def _ints(f: BinaryIO, count: int) -> tuple[int, ...]:
     return struct.unpack(f"<{count}i", raw)
 
 
+def _skip(f: BinaryIO, count: int) -> None:
+    """Move forward over `count` bytes that must exist. Never backwards: a negative size
+    from a crafted file would otherwise send the reader back over what it already read,
+    and round again, forever."""
+    here = f.tell()
+    end = f.seek(0, 2)
+    if count < 0 or here + count > end:
+        raise NotAWhisperModel("the file ends too early")
+    f.seek(here + count)
+
+
 def _read_header(f: BinaryIO) -> GgmlHeader:
     hp, ftype = WhisperHParams.unpack_header(f)
     plausible = (
@@ -92,9 +103,9 @@ def _read_header(f: BinaryIO) -> GgmlHeader:
     if not plausible:
         raise NotAWhisperModel("its settings do not look like a Whisper model")
     n_mel, n_fft = _ints(f, 2)
-    if n_mel != hp.n_mels:
+    if n_mel != hp.n_mels or not 0 < n_fft <= _MAX_FFT_BINS:
         raise NotAWhisperModel("its mel filter table does not match its settings")
-    f.seek(4 * n_mel * n_fft, 1)
+    _skip(f, 4 * n_mel * n_fft)
     (n_tokens,) = _ints(f, 1)
     if not 0 < n_tokens <= hp.n_vocab:
         raise NotAWhisperModel("its vocabulary is damaged")
@@ -102,17 +113,22 @@ def _read_header(f: BinaryIO) -> GgmlHeader:
         (length,) = _ints(f, 1)
         if not 0 <= length < 1024:
             raise NotAWhisperModel("its vocabulary is damaged")
-        f.seek(length, 1)
+        _skip(f, length)
     return GgmlHeader(**asdict(hp), ftype=ftype, n_vocab_tokens=n_tokens)
 
 
 _TYPE_BYTES = {0: (1, 4), 1: (1, 2), 8: (32, 34), 6: (32, 22), 2: (32, 18)}
+# whisper large has about 1,300 tensors; anything far beyond is not a Whisper model.
+MAX_TENSORS = 10_000
+_MAX_FFT_BINS = 1024  # whisper's mel filters have 201
 
 
-def _tensor_bytes(ttype: int, dims: tuple[int, ...]) -> int:
+def _tensor_bytes(ttype: int, dims: tuple[int, ...], name: str) -> int:
     if ttype not in _TYPE_BYTES:
         raise NotAWhisperModel(f"it holds a tensor of unknown type {ttype}")
     per, size = _TYPE_BYTES[ttype]
+    if any(d <= 0 for d in dims) or dims[0] % per:
+        raise NotAWhisperModel(f"tensor {name} has an impossible shape {dims}")
     count = 1
     for d in dims:
         count *= d
@@ -129,7 +145,7 @@ class TensorInfo:
 
 
 def _iter_tensors(f: BinaryIO, file_size: int) -> Iterator[TensorInfo]:
-    while True:
+    for _ in range(MAX_TENSORS + 1):
         start = f.read(12)
         if not start:
             return
@@ -140,12 +156,13 @@ def _iter_tensors(f: BinaryIO, file_size: int) -> Iterator[TensorInfo]:
             raise NotAWhisperModel("a tensor header is damaged")
         dims = _ints(f, n_dims)
         name = f.read(name_len).decode("utf-8", "replace")
-        skip = _tensor_bytes(ttype, dims)
+        skip = _tensor_bytes(ttype, dims, name)
         offset = f.tell()
         if offset + skip > file_size:
             raise NotAWhisperModel(f"the file is cut short (in tensor {name})")
-        f.seek(skip, 1)
+        f.seek(offset + skip)
         yield TensorInfo(name, dims, ttype, offset, skip)
+    raise NotAWhisperModel(f"it holds more than {MAX_TENSORS} tensors")
 
 
 def read_header(path: Path) -> GgmlHeader:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import plain_label
 from app.ui.processing import Outcome
 
 
@@ -28,9 +29,9 @@ class QueueRow(QFrame):
         self.meeting_id = meeting_id
         self.finished = False
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.name = QLabel(name)
+        self.name = plain_label(name)
         self.name.setMinimumWidth(120)
-        self.state = QLabel("Queued")
+        self.state = plain_label("Queued")
         self.state.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)

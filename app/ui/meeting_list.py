@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.formatting import duration, local_date_time, local_day
+from app.ui.plain_text import tooltip
 
 if TYPE_CHECKING:
     from app.actions.queries import MeetingRow
@@ -116,9 +117,9 @@ class MeetingTableModel(QAbstractTableModel):
             return sync_label(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column in (0, 3) and row.error:
-                return row.error
+                return tooltip(row.error)
             if column in (0, 1):
-                return f"{row.title} — {local_date_time(row.occurred_at)}"
+                return tooltip(f"{row.title} — {local_date_time(row.occurred_at)}")
         if role == Qt.ItemDataRole.UserRole:
             return row.id
         return None

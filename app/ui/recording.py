@@ -31,6 +31,7 @@ from app.formatting import duration, running_clock
 from app.settings import Settings
 from app.ui.global_hotkey import GlobalHotkey
 from app.ui.ops import Ops
+from app.ui.plain_text import plain_label
 from app.ui.relay import Relay
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class RecordingBar(QWidget):
         self.meter.setRange(int(METER_FLOOR_DBFS), 0)
         self.meter.setTextVisible(False)
         self.meter.setAccessibleName("Input level")
-        self.warning = QLabel()
+        self.warning = plain_label()
         self.warning.setStyleSheet("color: #c0392b;")
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop_clicked)

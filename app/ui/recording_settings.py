@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEd
 from app.errors import one_line
 from app.ui.hotkey_chord import ChordError, parse_chord
 from app.ui.ops import Ops
+from app.ui.plain_text import plain_label
 
 if TYPE_CHECKING:
     from app.audio.sources import InputDevice
@@ -46,7 +47,7 @@ class RecordingPage(QWidget):
         self.record_only.setChecked(draft.record_only)
         self.hotkey = QLineEdit(draft.global_hotkey)
         self.hotkey.setPlaceholderText("off (e.g. Ctrl+Alt+R)")
-        self.hotkey_state = QLabel(hotkey_status)
+        self.hotkey_state = plain_label(hotkey_status)
         self.hotkey_state.setWordWrap(True)
         self.hotkey.textChanged.connect(self._check_hotkey)
         form = QFormLayout(self)

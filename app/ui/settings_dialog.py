@@ -33,6 +33,7 @@ from app.settings import Settings
 from app.ui.hotkey_chord import ChordError
 from app.ui.model_picker import ModelPicker
 from app.ui.ops import Ops
+from app.ui.plain_text import plain_label
 from app.ui.recording_settings import RecordingPage
 from app.ui.sync_settings import SyncPage
 from app.ui.tasks import TaskRunner
@@ -72,7 +73,7 @@ class SettingsDialog(QDialog):
         self.ops = Ops(tasks, container, self)
         self.draft = container.settings.model_copy(deep=True)
         self.key_stored = False
-        self.message = QLabel()
+        self.message = plain_label()
         self.message.setWordWrap(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._transcription_page(), "Transcription")

@@ -14,6 +14,7 @@ from app.errors import one_line
 from app.settings import Settings
 from app.sync.status import SyncStatus
 from app.ui.ops import Ops
+from app.ui.plain_text import plain_label, tooltip
 from app.ui.relay import Relay
 from app.ui.sync_text import describe_sync
 
@@ -33,13 +34,13 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.ops = ops
         self.settings = settings
-        self.model_label = QLabel("Local model: checking…")
+        self.model_label = plain_label("Local model: checking…")
         self.pull_button = QPushButton("Get model")
         self.pull_button.setVisible(False)
         self.pull_bar = QProgressBar()
         self.pull_bar.setMaximumWidth(140)
         self.pull_bar.setVisible(False)
-        self.sync_label = QLabel()
+        self.sync_label = plain_label()
         self.privacy_label = QLabel()
         for widget in (self.model_label, self.pull_button, self.pull_bar, self.sync_label,
                        self.privacy_label):
@@ -79,7 +80,7 @@ class StatusBar(QStatusBar):
         missing_model = state is not None and state.model_missing
         self.model_label.setText("Local model: missing" if missing_model
                                  else "Local model: Ollama not running")
-        self.model_label.setToolTip(f"{reason} {fix}".strip())
+        self.model_label.setToolTip(tooltip(f"{reason} {fix}".strip()))
         self.pull_button.setVisible(missing_model and not self.pull_bar.isVisible())
         why = f"{reason} {fix}".strip()
         if was is not False or why != self._why:  # tell changes only
@@ -136,7 +137,7 @@ class StatusBar(QStatusBar):
         sync controller last reported; None shows what the settings say until it does."""
         text, detail, problem = describe_sync(self.settings(), status)
         self.sync_label.setText(text)
-        self.sync_label.setToolTip(detail)
+        self.sync_label.setToolTip(tooltip(detail))
         if problem and problem != self._sync_problem:
             self.showMessage(problem, 10_000)
         self._sync_problem = problem

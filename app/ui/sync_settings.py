@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.errors import one_line
 from app.sync.errors import NotSignedIn, ServerUnreachable
 from app.ui.ops import Ops
+from app.ui.plain_text import plain_label
 
 if TYPE_CHECKING:
     from app.settings import SyncSettings
@@ -65,7 +66,7 @@ class SyncPage(QWidget):
         self.sign_in_button = QPushButton("Sign in")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setEnabled(False)
-        self.account = QLabel("Checking sign-in…")
+        self.account = plain_label("Checking sign-in…")
         buttons = QHBoxLayout()
         buttons.addWidget(self.sign_in_button)
         buttons.addWidget(self.sign_out_button)

@@ -71,3 +71,25 @@ def test_doctor_reports_each_part(offline: None, capsys: pytest.CaptureFixture[s
     assert "[ok  ] Database" in out
     assert "[ok  ] Transcription model: tiny.en-q8_0" in out
     assert "Audio decoding" in out and "Disk space" in out
+
+
+def test_a_file_that_ends_early_is_processed_and_says_so(
+        offline: None, capsys: pytest.CaptureFixture[str]) -> None:
+    """An interrupted copy: its header promises 12.3 s, 4.9 s are there. What is there is
+    transcribed, and the meeting says plainly that it is not the whole recording."""
+    from tests.conftest import FIXTURES
+
+    code = main(["process", str(FIXTURES / "bad" / "truncated.flac")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    meeting_id = re.search(r"Meeting ([0-9a-f-]{36})", out).group(1)  # type: ignore[union-attr]
+    note = "truncated.flac ends early: only 4.9 s of 12.3 s could be read"
+    assert note in out
+    assert main(["show", meeting_id]) == 0
+    shown = capsys.readouterr().out
+    assert f"Note: {note}" in shown and "Transcript" in shown
+    assert main(["--json", "show", meeting_id]) == 0
+    data = json.loads(capsys.readouterr().out)
+    decode_job = next(j for j in data["jobs"] if j["stage"] == "decode")
+    assert decode_job["detail"]["expected_s"] == pytest.approx(12.28, abs=0.01)
+    assert data["segments"]  # there was speech in the part that was readable

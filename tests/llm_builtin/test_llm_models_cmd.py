@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import struct
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from app.cli import llm_models_cmd as llm_cli
 from app.cli.context import CliContext, run_handler
 from app.llm.builtin import bundled
 from app.settings import load_settings
+from tests.llm_builtin.gguf_files import GGUF
 
 
 def recap(*argv: str) -> int:
@@ -28,7 +27,7 @@ def recap(*argv: str) -> int:
 def test_import_use_list_delete(tmp_path: Path, recap_home: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     model = tmp_path / "Team Notes.gguf"
-    model.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 1, 1) + os.urandom(1_200_000))
+    model.write_bytes(GGUF().bytes())
     assert recap("llm-models", "import", str(model)) == 0
     assert "recap llm-models use team-notes" in capsys.readouterr().out
     assert recap("llm-models", "use", "team-notes") == 0

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +13,16 @@ from app.llm.builtin import bundled, models
 from app.llm.builtin.backend import BuiltinBackend
 from app.llm.builtin.models import CatalogModel, LLMModelError, LLMModelStore
 from app.llm.builtin.provider import BuiltinProvider, NoBuiltinModel
+from tests.llm_builtin.gguf_files import GGUF
 from tests.transcribe.model_server import ModelServer, running_model_server
 
 GB = 1 << 30
 
 
 def gguf_bytes(size: int = 1_200_000) -> bytes:
-    return b"GGUF" + struct.pack("<IQQ", 3, 1, 1) + os.urandom(size - 24)
+    """A well-formed GGUF of about `size` bytes (its weights are zeros)."""
+    head = len(GGUF(padding=0).bytes())
+    return GGUF(padding=max(0, size - head)).bytes()
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from app.llm.backend import (
     LLMError,
 )
 from app.llm.builtin.bundled import BundleError
-from app.llm.builtin.gguf import BadModelFile, read_header
+from app.llm.builtin.gguf import BadModelFile, check_model, read_header
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,14 @@ class BuiltinBackend:
         except BadModelFile as exc:
             raise BackendUnavailable(f"The built-in model cannot be used: {exc}",
                                      fix=_GET_MODEL) from None
+        try:
+            check_model(self.model_path)  # every count and offset, before llama.cpp parses it
+        except BadModelFile as exc:
+            log.error("built-in model %s refused before loading: %s", self.model_path, exc)
+            self._load_error = LLMError(
+                f"The built-in model {self.model_path.name} could not be loaded ({exc})",
+                fix="Delete it and download or import it again")
+            raise self._load_error from None
         # llama.cpp's OpenMP threads spin while they wait for each other. When the cores are
         # busy with anything else (a video call, a browser, Whisper) the spinning threads
         # starve the working ones: measured on 2 busy cores, 144 s for 60 tokens spinning vs

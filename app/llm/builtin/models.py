@@ -24,7 +24,7 @@ from app.download import (
 )
 from app.errors import RecapError
 from app.llm.builtin import bundled
-from app.llm.builtin.gguf import BadModelFile, read_header
+from app.llm.builtin.gguf import BadModelFile, check_model, read_header
 from app.paths import bundled_models_dir
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ class LLMModelStore:
         """Copy a local ``.gguf`` into the store (checked first; never half-copied)."""
         source = Path(source)
         try:
-            read_header(source)
+            check_model(source)
         except BadModelFile as exc:
             raise LLMModelError(f"Cannot import: {exc}",
                                 "Choose a GGUF model file (.gguf), e.g. from Ollama or "

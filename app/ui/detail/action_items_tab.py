@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import tooltip
+
 if TYPE_CHECKING:
     from app.actions.queries import ActionItemView
 
@@ -84,7 +86,7 @@ class ActionItemsTab(QWidget):
                 DUE: QTableWidgetItem(item.due_date.isoformat() if item.due_date else ""),
             }
             if item.due_text:
-                cells[DUE].setToolTip(f"Said: “{item.due_text}”")
+                cells[DUE].setToolTip(tooltip(f"Said: “{item.due_text}”"))
             if not item.grounded:
                 cells[TEXT].setToolTip("Not found word for word in the transcript: check it.")
             for col, cell in cells.items():
@@ -101,7 +103,7 @@ class ActionItemsTab(QWidget):
             button.setEnabled(False)
             button.setToolTip("No quote in the transcript for this item.")
         else:
-            button.setToolTip(f"“{item.quote}”")
+            button.setToolTip(tooltip(f"“{item.quote}”"))
             start = item.quote_start_ms
             button.clicked.connect(lambda: self.quote_requested.emit(start))
         return button

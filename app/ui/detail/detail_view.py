@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from app.actions import Changes, UseCases
 from app.errors import one_line
@@ -25,6 +25,7 @@ from app.ui.detail.summary_tab import SummaryTab
 from app.ui.detail.transcript_tab import TranscriptTab
 from app.ui.meeting_list import STATE_LABELS
 from app.ui.ops import Ops, on_change
+from app.ui.plain_text import plain_label
 from app.ui.player import SegmentPlayer
 
 if TYPE_CHECKING:
@@ -41,12 +42,12 @@ class DetailView(QWidget):
         self.player = SegmentPlayer(self)
         self.meeting_id = ""
         self.detail: MeetingDetail | None = None
-        self.title = QLabel()
+        self.title = plain_label()
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.title.setFont(font)
-        self.subtitle = QLabel()
+        self.subtitle = plain_label()
         self.subtitle.setWordWrap(True)
         self.tabs = QTabWidget()
         self.transcript = TranscriptTab()
@@ -113,6 +114,8 @@ class DetailView(QWidget):
         line = f"{local_date_time(row.occurred_at)} · {duration(row.duration_s)} · {state}"
         if row.error:
             line += f" — {row.error}"
+        for note in detail.notes:  # e.g. the audio file ends early
+            line += f"\n{note}"
         self.subtitle.setText(line)
         self.transcript.show_segments(detail.segments)
         self.action_items.show_items(detail.action_items)

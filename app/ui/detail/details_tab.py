@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.plain_text import plain_label
+
 if TYPE_CHECKING:
     from app.actions.queries import MeetingDetail, MeetingFacts
 
 
 def _label() -> QLabel:
-    label = QLabel()
+    label = plain_label()
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
