@@ -1,0 +1,1 @@
+"""Offline speaker labels: who spoke when, from CAM++ voice embeddings, in numpy alone."""
