@@ -13,6 +13,7 @@ frame of speech takes the label of the window whose centre is nearest within its
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -246,3 +247,27 @@ def _first_appearance(turns: Sequence[SpeakerTurn], k: int) -> list[int]:
     for new, old in enumerate(order):
         mapping[old] = new
     return mapping
+
+
+_loaded: dict[tuple[str, int], Diarizer] = {}
+_load_lock = threading.Lock()
+
+
+def load_diarizer(weights: Path) -> Diarizer:
+    """A Diarizer for `weights`, loaded once per process (about 0.3 s and 28 MB)."""
+    key = (str(weights), weights.stat().st_mtime_ns)
+    with _load_lock:
+        if key not in _loaded:
+            _loaded.clear()
+            _loaded[key] = Diarizer.load(weights)
+        return _loaded[key]
+
+
+def diarize(audio_16k_mono: Array, speech_regions: Sequence[Region] | None, *, weights: Path,
+            num_speakers: int | None = None, progress: Progress | None = None,
+            cancel: Cancel | None = None) -> Diarization:
+    """Label who speaks when; `speech_regions` are (start, end) seconds, e.g. whisper's
+    segments, or None to find speech by energy alone."""
+    return load_diarizer(weights).diarize(audio_16k_mono, speech_regions,
+                                          num_speakers=num_speakers, progress=progress,
+                                          cancel=cancel)
