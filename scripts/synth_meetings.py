@@ -12,7 +12,9 @@ Conditions:
   phone    the same meetings through an 8 kHz telephone band plus noise at about 15 dB SNR
   similar  voices that share accent and variant and differ only slightly in pitch and speed
 
-Voices come from two disjoint pools, so a held-out set never hears a dev-set voice.
+Voices come from two disjoint pools, so a held-out set never hears a dev-set voice. Outside
+"similar", each accent + variant is one fixed voice (pitch and speed included) wherever it
+appears, like a colleague who joins several meetings.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import random
 import subprocess
 import tempfile
 import wave
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,8 +168,14 @@ def pick_voices(rng: random.Random, pool: list[tuple[str, str]], n: int,
         base = rng.randint(42, 55)
         return [Voice(accent, v, base + rng.randint(-3, 3), rng.randint(158, 172))
                 for v in variants]
-    chosen = rng.sample(pool, n)
-    return [Voice(a, v, rng.randint(40, 65), rng.randint(150, 180)) for a, v in chosen]
+    return [cast_voice(a, v) for a, v in rng.sample(pool, n)]
+
+
+def cast_voice(accent: str, variant: str) -> Voice:
+    """The one fixed voice ("person") of an accent + variant: the same pitch and speed in
+    every meeting, so a voice can be recognised from one meeting to the next."""
+    h = zlib.crc32(f"{accent}+{variant}".encode())
+    return Voice(accent, variant, 40 + h % 26, 150 + (h >> 8) % 31)
 
 
 def _script(rng: random.Random, n: int, turns: int) -> list[tuple[int, str]]:

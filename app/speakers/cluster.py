@@ -29,6 +29,9 @@ class ClusterConfig:
     min_cluster_share: float = 0.03  # clusters with fewer windows than this share are folded
     min_cluster_windows: int = 2
     few_windows: int = 12  # below this, agglomerative clustering instead of spectral
+    # Average window-to-window cosine above which agglomerative clustering joins two groups
+    # (single windows of one voice score about 0.7 with each other, of two voices about 0.3).
+    window_threshold: float = 0.5
 
 
 def normalise(x: Array) -> Array:
@@ -174,7 +177,7 @@ def cluster(emb: Array, cfg: ClusterConfig | None = None,
     if n < 2:
         return np.zeros(n, dtype=np.int64)
     if n < cfg.few_windows or (num_speakers is not None and n <= num_speakers + 2):
-        labels = agglomerative(emb, cfg.merge_threshold, num_speakers)
+        labels = agglomerative(emb, cfg.window_threshold, num_speakers)
     else:
         labels = spectral(emb, cfg, num_speakers)
     if num_speakers is None:

