@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CORE = ["app/store", "app/audio", "app/transcribe", "app/pipeline", "app/llm", "app/sync",
-        "app/cli", "app/paths.py", "app/settings.py", "app/net.py", "app/secrets.py",
+        "app/cli", "app/speakers", "app/paths.py", "app/settings.py", "app/net.py", "app/secrets.py",
         "app/container.py", "app/export.py", "app/logging_setup.py"]
 
 
