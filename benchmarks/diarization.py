@@ -256,29 +256,31 @@ def voice_table(truths: dict[str, dict[str, Any]], results: list[dict[str, Any]]
                      "median p95 p99 max)")
         lines.append(f"    different voices       ({len(diff)} pairs): "
                      f"{' '.join(f'{v:.2f}' for v in np.percentile(diff, pct))}")
-    right = wrong = none = 0
     meetings = sorted({m for m, _, _ in items})
-    for m in meetings:
-        # Stored voices: each name's centroid from the first other meeting that has it.
-        stored: dict[str, np.ndarray] = {}
-        for m2, v2, c2 in items:
-            if m2 != m and v2 not in stored:
-                stored[v2] = c2
-        mine = [(v, c) for m2, v, c in items if m2 == m]
-        if not mine:
-            continue
-        matches = {x.speaker: x.name for x in suggest_names(np.stack([c for _, c in mine]),
-                                                              stored, threshold)}
-        for i, (voice, _) in enumerate(mine):
-            got = matches.get(i)
-            if got is None:
-                none += 1
-            elif got == voice:
-                right += 1
-            else:
-                wrong += 1
-    lines.append(f"    suggestions at threshold {threshold:.2f}: right {right}, wrong {wrong}, "
-                 f"none {none} (of {right + wrong + none} speakers)")
+    for value in sorted({0.70, threshold, 0.90}):
+        right = wrong = none = 0
+        for m in meetings:
+            # Stored voices: each name's centroid from the first other meeting that has it.
+            stored: dict[str, np.ndarray] = {}
+            for m2, v2, c2 in items:
+                if m2 != m and v2 not in stored:
+                    stored[v2] = c2
+            mine = [(v, c) for m2, v, c in items if m2 == m]
+            if not mine:
+                continue
+            found = suggest_names(np.stack([c for _, c in mine]), stored, value)
+            matches = {x.speaker: x.name for x in found}
+            for i, (voice, _) in enumerate(mine):
+                got = matches.get(i)
+                if got is None:
+                    none += 1
+                elif got == voice:
+                    right += 1
+                else:
+                    wrong += 1
+        mark = " (default)" if value == threshold else ""
+        lines.append(f"    suggestions at {value:.2f}{mark}: right {right}, wrong {wrong}, "
+                     f"none {none} (of {right + wrong + none} speakers)")
     return lines
 
 
