@@ -9,8 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CORE = ["app/store", "app/audio", "app/transcribe", "app/pipeline", "app/llm", "app/sync",
-        "app/cli", "app/speakers", "app/paths.py", "app/settings.py", "app/net.py", "app/secrets.py",
-        "app/container.py", "app/export.py", "app/logging_setup.py"]
+        "app/cli", "app/speakers", "app/paths.py", "app/settings.py", "app/net.py",
+        "app/secrets.py", "app/container.py", "app/export.py", "app/logging_setup.py"]
 
 
 def test_ruff_is_clean() -> None:
