@@ -9,8 +9,8 @@ connects to the server when it is imported and never reconnects.
 Why the watching: when the recorded output disappears (headset unplugged) PulseAudio silently
 moves the stream onto the microphone and PipeWire onto the new default's monitor; neither tells
 the client, and ``@DEFAULT_MONITOR@`` is resolved once. So a second connection listens to sink and
-server events, and after each one we check which source our stream is on and which output is the
-default, and reopen on the right monitor by name. Data arriving after such an event from the old
+server events (and moves of recording streams), and after each one we check which source our stream
+is on and which output is the default, and reopen on the right monitor by name. Data arriving after such an event from the old
 stream is dropped, so the microphone is never recorded as "system".
 """
 
@@ -222,7 +222,7 @@ class PulseMonitorSource:
             if monitor is None:
                 raise SystemAudioUnavailable("there is no audio output to record")
             self._open(monitor)
-            pulse.event_mask_set("sink", "server")
+            pulse.event_mask_set("sink", "server", "source_output")
             pulse.event_callback_set(self._on_event)
         except BaseException:
             pulse.close()
@@ -322,7 +322,12 @@ class PulseMonitorSource:
             return False
         self._open(wanted)
         self.switches += 1
-        why = f"'{old}' was removed" if gone else "the default output changed"
+        if gone:
+            why = f"'{old}' was removed"
+        elif stream is not None and stream.monitor.source == wanted.source:
+            why = "the sound server had moved it to another input"
+        else:
+            why = "the default output changed"
         self._notice(f"System audio now comes from '{wanted.description}' ({why}).")
         return True
 
