@@ -84,9 +84,7 @@ def text_echo_share(mic_text: str, system_texts: list[str]) -> float:
 
     found = 0
     for word in mine:
-        if word in theirs:
-            found += 1
-        elif len(word) > 3 and process.extractOne(word, theirs, scorer=fuzz.ratio,
+        if word in theirs or len(word) > 3 and process.extractOne(word, theirs, scorer=fuzz.ratio,
                                                  score_cutoff=80) is not None:
             found += 1
     return found / len(mine)

@@ -9,9 +9,10 @@ connects to the server when it is imported and never reconnects.
 Why the watching: when the recorded output disappears (headset unplugged) PulseAudio silently
 moves the stream onto the microphone and PipeWire onto the new default's monitor; neither tells
 the client, and ``@DEFAULT_MONITOR@`` is resolved once. So a second connection listens to sink and
-server events (and moves of recording streams), and after each one we check which source our stream
-is on and which output is the default, and reopen on the right monitor by name. Data arriving after such an event from the old
-stream is dropped, so the microphone is never recorded as "system".
+server events (and moves of recording streams), and after each one we check which source our
+stream is on and which output is the default, and reopen on the right monitor by name. Data that
+the old stream delivers after such an event is dropped, so the microphone is never recorded as
+"system".
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 _LATENCY_MS = 40
 _READ_S = 0.1  # at most this much audio per read: parec hands over what it has
 _NO_SERVER = "no PulseAudio or PipeWire sound server answered"
+_INVALID_INDEX = 0xFFFFFFFF  # PA_INVALID_INDEX
 _stream_ids = itertools.count(1)
 
 
@@ -81,7 +83,7 @@ def default_monitor(pulse: Any) -> Monitor | None:
 
 def _is_monitor(source: Any) -> bool:
     owner = getattr(source, "monitor_of_sink", None)
-    return owner is not None and int(owner) != 0xFFFFFFFF
+    return owner is not None and int(owner) != _INVALID_INDEX
 
 
 def status() -> SystemAudioStatus:
@@ -236,10 +238,10 @@ class PulseMonitorSource:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._close_stream()
         watcher = self._watcher
         if watcher is not None and watcher is not threading.current_thread():
-            watcher.join(timeout=5)
+            watcher.join(timeout=5)  # first: it must not reopen what we are closing
+        self._close_stream()
 
     # -- the stream ---------------------------------------------------------------------
     def _open(self, monitor: Monitor) -> None:
@@ -298,6 +300,8 @@ class PulseMonitorSource:
 
     def _check(self, pulse: Any) -> bool:
         """Make sure we record the default output's monitor; False once system audio ended."""
+        if self._stopping.is_set():
+            return False
         with self._lock:
             stream = self._stream
         wanted = default_monitor(pulse)
@@ -310,6 +314,9 @@ class PulseMonitorSource:
                 return True  # still right (or not registered yet: checked at its next event)
             if actual is not None and actual != wanted.source_index:
                 log.warning("the server moved our system-audio stream to source #%d", actual)
+        log.info("system audio: reopening on %s (was %s, parec exit status %s)",
+                 wanted.source, stream.monitor.source if stream else None,
+                 stream.proc.poll() if stream else None)
         old = stream.monitor.description if stream else self._device
         gone = stream is not None and stream.monitor.sink not in {s.name for s in
                                                                   pulse.sink_list()}
@@ -335,7 +342,9 @@ class PulseMonitorSource:
     def _connected_source(pulse: Any, stream: _Stream) -> int | None:
         for output in pulse.source_output_list():
             if output.proplist.get("media.name") == stream.name:
-                return int(output.source)
+                source = int(output.source)
+                # PipeWire lists a new stream before linking it, with an invalid source index.
+                return None if source == _INVALID_INDEX else source
         return None
 
     def _notice(self, text: str) -> None:

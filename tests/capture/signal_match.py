@@ -42,3 +42,25 @@ def find(track: npt.NDArray[np.float64], known: npt.NDArray[np.float64]) -> Matc
     denom = float(np.linalg.norm(segment) * np.linalg.norm(ref))
     corr = float(np.dot(segment, ref) / denom) if denom > 0 else 0.0
     return Match(lag / RATE, corr)
+
+
+def find_windows(track: npt.NDArray[np.float64], known: npt.NDArray[np.float64],
+                 window_s: float = 1.0, search_s: float = 0.5) -> list[Match]:
+    """Each ``window_s`` piece of ``known`` matched near where the whole of it sits in
+    ``track``. Streams may skip or repeat a few milliseconds (PipeWire under load), which
+    lowers a whole-file correlation but not each piece's."""
+    whole = find(track, known)
+    size, reach = int(window_s * RATE), int(search_s * RATE)
+    base = int(whole.offset_s * RATE)
+    out = []
+    for start in range(0, len(known) - size + 1, size):
+        piece = known[start:start + size]
+        if np.sqrt(np.mean(piece**2)) < 0.01:  # a pause: nothing to match
+            continue
+        lo = max(0, base + start - reach)
+        region = track[lo:base + start + size + reach]
+        if len(region) < size:
+            break
+        local = find(region, piece)
+        out.append(Match(lo / RATE + local.offset_s - start / RATE, local.correlation))
+    return out
