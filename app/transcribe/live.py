@@ -71,7 +71,7 @@ class LiveTranscriber:
     def __init__(self, model_path: Path, *,
                  on_segment: Callable[[LiveSegment], None] | None = None,
                  labels: Mapping[str, str] | None = None, threads: int = 1,
-                 engine: WhisperEngine | None = None, echo_audio_above: float = 0.75,
+                 engine: WhisperEngine | None = None, echo_audio_above: float = 0.9,
                  echo_text_above: float = 0.6, max_hold_s: float = 8.0,
                  chunker_options: Mapping[str, Any] | None = None) -> None:
         self.on_segment = on_segment
