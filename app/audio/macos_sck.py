@@ -164,8 +164,8 @@ class ScreenCaptureKitSource:
             result["content"], result["error"] = content, error
             done.set()
 
-        fetch = getattr(sck.SCShareableContent, "getShareableContentExcludingDesktopWindows_"
-                        "onScreenWindowsOnly_completionHandler_")
+        content = sck.SCShareableContent
+        fetch = content.getShareableContentExcludingDesktopWindows_onScreenWindowsOnly_completionHandler_  # noqa: E501
         fetch(False, True, handler)
         if not done.wait(10):
             raise SystemAudioUnavailable("ScreenCaptureKit did not answer")

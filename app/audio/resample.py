@@ -25,7 +25,8 @@ class StreamResampler:
         parts = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
         if not parts:
             return np.zeros(0, dtype=np.int16)
-        return np.concatenate(parts).astype(np.int16, copy=False)
+        out: npt.NDArray[np.int16] = np.concatenate(parts).astype(np.int16, copy=False)
+        return out
 
 
 def to_mono(block: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
@@ -34,4 +35,5 @@ def to_mono(block: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
         return block
     if block.shape[1] == 1:
         return block[:, 0]
-    return block.astype(np.int32).mean(axis=1).astype(np.int16)
+    mixed: npt.NDArray[np.int16] = block.astype(np.int32).mean(axis=1).astype(np.int16)
+    return mixed

@@ -186,4 +186,5 @@ class WasapiLoopbackSource:
 
 def _to_int16_mono(data: np.ndarray) -> np.ndarray:
     mono = data.mean(axis=1) if data.ndim == 2 else data
-    return (np.clip(mono, -1.0, 1.0) * 32767.0).astype(np.int16).reshape(-1, 1)
+    out: np.ndarray = (np.clip(mono, -1.0, 1.0) * 32767.0).astype(np.int16).reshape(-1, 1)
+    return out
