@@ -28,7 +28,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.audio.decode import decode  # noqa: E402
-from app.audio.echo import audio_echo_score, text_echo_share  # noqa: E402
+from app.audio.echo import (  # noqa: E402
+    audio_echo_score,
+    is_text_echo,
+    text_echo_share,
+    text_echo_similarity,
+)
 
 RATE = 16000
 SPEECH = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech"
@@ -78,7 +83,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tuning", action="store_true", help="the seeds used for tuning")
     parser.add_argument("--audio-above", type=float, default=0.9)
-    parser.add_argument("--text-above", type=float, default=0.6)
     args = parser.parse_args()
     seeds = range(0, 10) if args.tuning else range(100, 140)
     voices = {f: decode(SPEECH / f) for f in FILES}
@@ -101,12 +105,15 @@ def main() -> None:
         mic_text = " ".join(s.text for s in engine.transcribe(mic))
         sys_text = " ".join(s.text for s in engine.transcribe(system))
         share = text_echo_share(mic_text, [sys_text]) if mic_text else 1.0
+        similar = text_echo_similarity(mic_text, [sys_text]) if mic_text else 1.0
         text_s += time.perf_counter() - began
-        rows.append((kind, score, share))
+        rows.append((kind, score, share, similar))
+        text_drop = is_text_echo(mic_text, [sys_text]) if mic_text else True
         for method, drop in (("audio", score >= args.audio_above),
-                             ("text", share >= args.text_above),
-                             ("audio, then text", score >= args.audio_above
-                              or share >= args.text_above)):
+                             ("text: word share (used)", text_drop),
+                             ("text: share or similarity", text_drop or similar >= 0.72),
+                             ("audio, then text (used)", score >= args.audio_above
+                              or text_drop)):
             tally = results.setdefault(method, {"dropped echo": 0, "missed echo": 0,
                                                 "user words lost": 0, "kept user": 0})
             if kind == "echo":
@@ -116,11 +123,13 @@ def main() -> None:
     for kind in ("echo", "doubletalk", "headphones"):
         scores = [r[1] for r in rows if r[0] == kind]
         shares = [r[2] for r in rows if r[0] == kind]
+        similar = [r[3] for r in rows if r[0] == kind]
         print(f"{kind:11s} audio score {min(scores):.2f}..{max(scores):.2f}  "
-              f"text share {min(shares):.2f}..{max(shares):.2f}")
+              f"text share {min(shares):.2f}..{max(shares):.2f}  "
+              f"text similarity {min(similar):.2f}..{max(similar):.2f}")
     print(f"\n{len(rows)} cases (seeds {seeds.start}-{seeds.stop - 1}); load {load[0]:.1f}")
     for method, tally in results.items():
-        print(f"{method:17s} " + ", ".join(f"{k} {v}" for k, v in tally.items()))
+        print(f"{method:27s} " + ", ".join(f"{k} {v}" for k, v in tally.items()))
     per = len(rows)
     print(f"cost per chunk: audio {audio_s / per * 1000:.1f} ms, "
           f"text (Whisper on both) {text_s / per * 1000:.0f} ms, ratio {text_s / audio_s:.0f}x")

@@ -10,8 +10,8 @@ Plain threads and callbacks (no Qt): the GUI turns ``on_segment`` into a signal.
   earliest first, labels it (You/Others) and saves it (``live_log``) before telling anyone.
 - Echo (the microphone hears the speakers): a microphone chunk whose band envelopes follow the
   system audio's (``audio_echo_score`` >= ``echo_audio_above``) is dropped without transcribing;
-  otherwise, once the system track's overlapping chunks are transcribed, a microphone chunk most
-  of whose words the system track said at the same time (``text_echo_share``) is dropped.
+  otherwise, once the system track's overlapping chunks are transcribed, a microphone chunk whose
+  words the system track said at the same time (``is_text_echo``) is dropped.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.audio.echo import audio_echo_score, text_echo_share
+from app.audio.echo import audio_echo_score, is_text_echo
 from app.audio.pause_chunker import RATE, PauseChunker, SpeechChunk
 from app.audio.resample import StreamResampler
 from app.audio.two_track import DEFAULT_LABELS, MIC, SYSTEM, AlignedAudio
@@ -72,14 +72,13 @@ class LiveTranscriber:
                  on_segment: Callable[[LiveSegment], None] | None = None,
                  labels: Mapping[str, str] | None = None, threads: int = 1,
                  engine: WhisperEngine | None = None, echo_audio_above: float = 0.9,
-                 echo_text_above: float = 0.6, max_hold_s: float = 8.0,
+                 max_hold_s: float = 8.0,
                  chunker_options: Mapping[str, Any] | None = None) -> None:
         self.on_segment = on_segment
         self.labels = {**DEFAULT_LABELS, **(labels or {})}
         self.engine = engine or WhisperEngine(model_path, threads=threads,
                                               extra_params=LIVE_PARAMS)
         self.echo_audio_above = echo_audio_above
-        self.echo_text_above = echo_text_above
         self.max_hold_s = max_hold_s
         self._chunker_options = dict(chunker_options or {})
         self._chunkers: dict[str, PauseChunker] = {}
@@ -276,7 +275,7 @@ class LiveTranscriber:
             start, end = job.chunk.start, job.chunk.end
             said = [text for s, e, text in system if s < end and e > start]
             text = " ".join(seg.text for seg in job.segments)
-            if said and text_echo_share(text, said) >= self.echo_text_above:
+            if said and is_text_echo(text, said):
                 self.stats.echo_dropped_text += 1
                 log.info("live: dropped '%s' (the speakers said it too)", text[:60])
                 continue

@@ -196,3 +196,53 @@ def test_sigkill_mid_recording_loses_at_most_a_second(sound_server: AudioServer,
     heard = int((killed_at - played_at - 1.0) * 16000)
     for name, file in (("system", "project-update"), ("mic", "library")):
         assert holds(tracks[name], known(file, speech)[:heard])  # type: ignore[index]
+
+
+def said(session: RecordingSession, speaker: str) -> str:
+    return " ".join(e["text"].lower() for e in session.of_kind("segment")
+                    if e["speaker"] == speaker)
+
+
+@pytest.mark.slow
+def test_live_transcript_labels_you_and_others(sound_server: AudioServer, speech: Path,
+                                               tmp_path: Path, whisper_tiny_q8: Path) -> None:
+    session = RecordingSession.start(sound_server, tmp_path, "--live", str(whisper_tiny_q8))
+    try:
+        session.wait_for_first_data()
+        time.sleep(1.0)  # a moment of silence on both tracks: it must stay without text
+        sound_server.play(speech_wav("groceries", speech), "micsink").wait(30)
+        sound_server.play(speech_wav("library", speech), "speakers").wait(30)
+        session.wait_for("segment", 180, speaker="You")
+        session.wait_for("segment", 180, speaker="Others")
+        time.sleep(2.0)
+        result = session.stop()
+    finally:
+        session.close()
+    you, others = said(session, "You"), said(session, "Others")
+    assert sum(w in you for w in ("remember", "apples", "shop", "corner", "tonight")) >= 3, you
+    assert sum(w in others for w in ("library", "thursday", "holiday", "monday")) >= 3, others
+    assert "library" not in you and "apples" not in others
+    from app.transcribe.live_log import live_log_path, read_live_log
+
+    saved = read_live_log(live_log_path(Path(str(result["path"]))))
+    assert len(saved) == len(session.of_kind("segment"))
+    assert {s.speaker for s in saved} == {"You", "Others"}
+
+
+@pytest.mark.slow
+def test_echo_case_gives_no_duplicated_lines(sound_server: AudioServer, speech: Path,
+                                             tmp_path: Path, whisper_tiny_q8: Path) -> None:
+    # No headphones, at its worst: the microphone hears exactly what the speakers play.
+    sound_server.load_module("module-remap-source source_name=echomic master=speakers.monitor")
+    sound_server.pactl("set-default-source", "echomic")
+    session = RecordingSession.start(sound_server, tmp_path, "--live", str(whisper_tiny_q8))
+    try:
+        session.wait_for_first_data()
+        sound_server.play(speech_wav("library", speech), "speakers").wait(30)
+        session.wait_for("segment", 180, speaker="Others")
+        time.sleep(3.0)
+        session.stop()
+    finally:
+        session.close()
+    assert "library" in said(session, "Others")
+    assert said(session, "You") == ""
