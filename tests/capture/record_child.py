@@ -15,10 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from app.audio.capture_errors import RecordingError
-from app.audio.sources import AudioSource, SoundDeviceSource
-from app.audio.system_source import SystemAudioSource, open_system_audio
-from app.audio.two_track import MIC, SYSTEM, TwoTrackRecorder
+from app.audio.meeting_sources import open_meeting_sources
+from app.audio.two_track import TwoTrackRecorder
 
 _print_lock = threading.Lock()
 
@@ -36,13 +34,9 @@ def main() -> None:
     parser.add_argument("--live", type=Path)
     args = parser.parse_args()
 
-    mic: AudioSource | None = None if args.no_mic else SoundDeviceSource(None)
-    system: SystemAudioSource | None = None
-    if not args.no_system:
-        try:
-            system = open_system_audio(mic.sample_rate if mic else 48_000)
-        except RecordingError as exc:
-            say(event="notice", text=str(exc))
+    sources = open_meeting_sources(mic=not args.no_mic, system=not args.no_system)
+    for text in sources.notices:
+        say(event="notice", text=text)
     live = None
     on_audio = None
     if args.live:
@@ -50,7 +44,7 @@ def main() -> None:
 
         live = LiveTranscriber(args.live, on_segment=lambda s: say(event="segment", **s.as_dict()))
         on_audio = live.feed
-    recorder = TwoTrackRecorder(args.folder, mic=mic, system=system,
+    recorder = TwoTrackRecorder(args.folder, mic=sources.mic, system=sources.system,
                                 on_notice=lambda text: say(event="notice", text=text),
                                 on_audio=on_audio)
     path = recorder.start()
@@ -75,7 +69,6 @@ def main() -> None:
         tracks=list(result.tracks), notices=list(result.notices),
         error=result.error.message if result.error else None,
         first_data_s=result.first_data_s, padded_s=result.padded_s, trimmed_s=result.trimmed_s)
-    _ = (MIC, SYSTEM)
 
 
 if __name__ == "__main__":

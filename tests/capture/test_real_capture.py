@@ -246,3 +246,29 @@ def test_echo_case_gives_no_duplicated_lines(sound_server: AudioServer, speech: 
         session.close()
     assert "library" in said(session, "Others")
     assert said(session, "You") == ""
+
+
+@pytest.mark.parametrize("sound_server", ["pulseaudio"], indirect=True)
+def test_system_audio_status_names_the_default_output(sound_server: AudioServer) -> None:
+    from app.audio.system_source import list_output_devices, system_audio_status
+
+    assert system_audio_status().line() == "System audio: on (Null Output)"
+    outputs = {o.id: o.is_default for o in list_output_devices()}
+    assert outputs == {"speakers": True, "micsink": False}
+
+
+def test_without_a_sound_server_system_audio_says_why_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from app.audio.capture_errors import SystemAudioUnavailable
+    from app.audio.meeting_sources import open_meeting_sources
+    from app.audio.system_source import system_audio_status
+
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/nothing-here")
+    assert system_audio_status().line() == ("System audio: off (system audio needs a sound "
+                                            "server: no PulseAudio or PipeWire sound server "
+                                            "answered)")
+    with pytest.raises(SystemAudioUnavailable) as err:
+        open_meeting_sources(mic=False, system=True)
+    assert str(err.value) == ("System audio is not recorded: no PulseAudio or PipeWire sound "
+                              "server answered. Turn the microphone on to record without "
+                              "system audio.")
