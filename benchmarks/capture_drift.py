@@ -126,7 +126,8 @@ def main() -> None:
           f"{load_after[0]:.1f} after (1-min average), {os.cpu_count()} cores")
     print(summary("Recap (mic vs system)", ours))
     print(summary("parec x2 (reference)", reference))
-    print(f"Recap: padded {result.padded_s}, trimmed {result.trimmed_s} (seconds)")
+    print(f"Recap: padded {result.padded_s}, trimmed {result.trimmed_s} (seconds); "
+          f"drift corrections {result.corrections}, re-placed after gaps {result.reanchors}")
     print(f"recording: {result.path}")
 
 

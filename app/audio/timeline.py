@@ -11,8 +11,10 @@ and two sound cards drift apart by up to about 0.1 ms per second. So:
   between arrival time and sample count. Its minimum over a window is the stream's fastest
   delivery; when that minimum moves by more than ``correct_above_s`` the stream has drifted
   (or lost samples) and the next block is moved by that much: silence is inserted or overlapping
-  samples are dropped. A jump over ``jump_s``, or a block flagged as following a gap, is placed by
-  its arrival time again.
+  samples are dropped. A block flagged as following a gap is placed by its arrival time again;
+  so is an unflagged jump over ``jump_s`` once it has lasted ``confirm_s`` (a stream that was
+  only delivered late, because this process was starved of CPU, catches up in a burst within
+  that time and keeps its place).
 - ``TrackMixer`` writes a frame only when every stream has it, except that a stream more than
   ``hold_s`` behind the wall clock (not started yet, nothing delivered, gone) is padded with
   silence, so the other stream's audio reaches the disk with at most that delay.
@@ -33,14 +35,17 @@ class TrackClock:
     """Places one stream's blocks on the timeline, in frames at the recording rate."""
 
     def __init__(self, rate: int, *, window_s: float = 8.0, correct_above_s: float = 0.03,
-                 jump_s: float = 0.5) -> None:
+                 jump_s: float = 0.5, confirm_s: float = 1.0) -> None:
         self.rate = rate
         self.window = window_s * rate
         self.correct_above = correct_above_s * rate
         self.jump = jump_s * rate
+        self.confirm = confirm_s * rate
         self.next_pos: int | None = None
         self._window_start = 0.0
         self._window_min = math.inf
+        self._late_since: float | None = None  # arrival of the first block of a long delay
+        self._late_min = math.inf
         self.corrections = 0  # drift corrections made
         self.reanchors = 0  # blocks placed by arrival time after a gap
 
@@ -50,8 +55,18 @@ class TrackClock:
         if self.next_pos is None or gap:
             return self._anchor(frames, estimate, arrival_frame, counted=self.next_pos is not None)
         offset = estimate - self.next_pos  # delivery delay now, relative to the anchor
-        if offset > self.jump:
-            return self._anchor(frames, estimate, arrival_frame, counted=True)
+        if offset <= self.jump:
+            self._late_since = None
+        elif self._late_since is None:
+            self._late_since, self._late_min = arrival_frame, offset
+        else:
+            self._late_min = min(self._late_min, offset)
+            if arrival_frame - self._late_since >= self.confirm:  # samples are missing
+                self.next_pos += round(self._late_min)
+                self.reanchors += 1
+                self._late_since = None
+                self._window_start, self._window_min = arrival_frame, math.inf
+                offset -= round(self._late_min)
         self._window_min = min(self._window_min, offset)
         if arrival_frame - self._window_start >= self.window:
             if abs(self._window_min) > self.correct_above:

@@ -90,6 +90,9 @@ class TwoTrackResult(RecordingResult):
     first_data_s: dict[str, float] = field(default_factory=dict)  # after start(), per track
     padded_s: dict[str, float] = field(default_factory=dict)
     trimmed_s: dict[str, float] = field(default_factory=dict)
+    # How often each track's placement moved: drift corrections, re-placements after gaps.
+    corrections: dict[str, int] = field(default_factory=dict)
+    reanchors: dict[str, int] = field(default_factory=dict)
 
 
 class _Stop:
@@ -415,6 +418,8 @@ class TwoTrackRecorder:
             first_data_s={n: t - self._start_mono for n, t in self.first_data.items()},
             padded_s={n: stats[i].padded / rate for i, n in enumerate(self.tracks)},
             trimmed_s={n: stats[i].trimmed / rate for i, n in enumerate(self.tracks)},
+            corrections={n: stats[i].clock.corrections for i, n in enumerate(self.tracks)},
+            reanchors={n: stats[i].clock.reanchors for i, n in enumerate(self.tracks)},
         )
         try:
             sidecar.update_sidecar(

@@ -39,9 +39,25 @@ def test_a_gap_is_placed_by_arrival_time() -> None:
         clock.place(320, (i + 1) * 320)
     # Nothing delivered for 2 s (WASAPI while nothing plays), then audio again.
     assert clock.place(320, 51 * 320 + 2 * RATE, gap=True) == 50 * 320 + 2 * RATE
-    # Unflagged, a jump over half a second is treated the same way.
-    assert clock.place(320, 52 * 320 + 5 * RATE) == 51 * 320 + 5 * RATE
+    assert clock.reanchors == 1
+    # Unflagged, 3 s of missing samples are noticed once the delay has lasted a second.
+    positions = [clock.place(320, (52 + i) * 320 + 5 * RATE) for i in range(100)]
     assert clock.reanchors == 2
+    assert positions[-1] == (51 + 99) * 320 + 5 * RATE
+
+
+def test_a_stream_delivered_late_in_a_burst_keeps_its_place() -> None:
+    # This process got no CPU for 0.8 s: the device's blocks arrive late, then all at once.
+    clock = TrackClock(RATE)
+    expected = []
+    got = []
+    for i in range(400):
+        on_time = (i + 1) * 320
+        arrival = on_time if not 100 <= i < 140 else 140 * 320 + 0.8 * RATE
+        expected.append(i * 320)
+        got.append(clock.place(320, max(arrival, on_time)))
+    assert got == expected
+    assert clock.reanchors == 0 and clock.corrections == 0
 
 
 def test_mixer_places_a_late_starting_track_by_its_first_arrival() -> None:
