@@ -16,8 +16,10 @@ and two sound cards drift apart by up to about 0.1 ms per second. So:
   only delivered late, because this process was starved of CPU, catches up in a burst within
   that time and keeps its place).
 - ``TrackMixer`` writes a frame only when every stream has it, except that a stream more than
-  ``hold_s`` behind the wall clock (not started yet, nothing delivered, gone) is padded with
-  silence, so the other stream's audio reaches the disk with at most that delay.
+  ``hold_s`` behind another (not started yet, nothing delivered, gone) is padded with silence,
+  so the other stream's audio reaches the disk with at most that delay. Behind another stream,
+  not behind the clock: when this whole process is starved of CPU every stream arrives late
+  together, and padding them all would throw their late audio away.
 """
 
 from __future__ import annotations
@@ -135,15 +137,15 @@ class TrackMixer:
         """No more audio from this track: it is silence from here on."""
         self.tracks[index].live = False
 
-    def ready(self, now: float) -> npt.NDArray[np.int16] | None:
-        """Frames (n, tracks) that can be written at monotonic time ``now``, or None."""
+    def ready(self) -> npt.NDArray[np.int16] | None:
+        """Frames (n, tracks) that can be written now, or None."""
         if self.origin is None:
             return None
-        wall = (now - self.origin) * self.rate - self.hold
-        ends = [max(t.end, math.floor(wall)) for t in self.tracks if t.live]
-        if not ends:
+        live = [t.end for t in self.tracks if t.live]
+        if not live:
             return self.flush()
-        return self._take(min(ends))
+        lead = max(live) - math.floor(self.hold)
+        return self._take(min(max(end, lead) for end in live))
 
     def flush(self) -> npt.NDArray[np.int16] | None:
         """Everything still pending (at stop), the shorter tracks padded with silence."""

@@ -283,7 +283,7 @@ class TwoTrackRecorder:
                 elif isinstance(item, tuple):
                     self._intake(*item)
                     last_block[item[0]] = now
-                self._write(self._mixer.ready(now))
+                self._write(self._mixer.ready())
                 if now >= next_level:
                     self._report_levels()
                     next_level = now + self.level_interval_s

@@ -70,7 +70,7 @@ def test_mixer_places_a_late_starting_track_by_its_first_arrival() -> None:
         mixer.add(0, mic, now)
         if i >= 75:
             mixer.add(1, np.full(320, 7, dtype=np.int16), now)
-        block = mixer.ready(now)
+        block = mixer.ready()
         if block is not None:
             out.append(block)
     rest = mixer.flush()
@@ -91,7 +91,7 @@ def test_mixer_pads_a_silent_track_after_the_hold_and_drops_what_comes_too_late(
         mixer.add(0, np.ones(320, np.int16), now)
         if i == 0:
             mixer.add(1, np.ones(320, np.int16), now)
-        block = mixer.ready(now)
+        block = mixer.ready()
         written += 0 if block is None else len(block)
     # The microphone reached the disk with at most the hold's delay.
     assert written >= 100 * 320 - 0.5 * RATE - 320
@@ -102,3 +102,19 @@ def test_mixer_pads_a_silent_track_after_the_hold_and_drops_what_comes_too_late(
     start = round((2.0 + 0.02) * RATE) - 320 - RATE  # the timeline starts at the first block
     assert mixer.tracks[1].trimmed == before - start
     assert mixer.tracks[1].end == start + RATE
+
+
+def test_mixer_pads_nothing_when_every_track_is_late_together() -> None:
+    # The process got no CPU for a second: both tracks' blocks arrive late, then in a burst.
+    mixer = TrackMixer(2, RATE, hold_s=0.5)
+    out = []
+    for i in range(150):
+        arrival = 1.0 + (i + 1) * 0.02 if not 50 <= i < 100 else 1.0 + 101 * 0.02
+        for track in (0, 1):
+            mixer.add(track, np.full(320, track + 1, np.int16), arrival)
+        block = mixer.ready()
+        if block is not None:
+            out.append(block)
+    frames = np.concatenate(out)
+    assert (frames[:, 0] == 1).all() and (frames[:, 1] == 2).all()
+    assert all(t.padded == 0 and t.trimmed == 0 for t in mixer.tracks)
