@@ -62,7 +62,7 @@ def cpu_seconds(proc: psutil.Process) -> float:
 
 
 def record(server: audio_server.AudioServer, work: Path, script: list[tuple[str, str]],
-           model: Path | None) -> dict[str, object]:
+           model: Path | None, threads: int = 1) -> dict[str, object]:
     from app.audio.sources import SoundDeviceSource
     from app.audio.system_source import open_system_audio
     from app.audio.two_track import TwoTrackRecorder
@@ -75,7 +75,7 @@ def record(server: audio_server.AudioServer, work: Path, script: list[tuple[str,
         with lock:
             emitted.append((time.monotonic(), segment.track, segment.text))  # type: ignore[attr-defined]
 
-    live = LiveTranscriber(model, on_segment=on_segment) if model else None
+    live = LiveTranscriber(model, on_segment=on_segment, threads=threads) if model else None
     mic = SoundDeviceSource(None)
     recorder = TwoTrackRecorder(work, mic=mic, system=open_system_audio(mic.sample_rate),
                                 on_audio=live.feed if live else None)
@@ -120,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", choices=audio_server.KINDS, default="pulseaudio")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="live worker's whisper threads")
     args = parser.parse_args()
     from app.audio.tracks import decode_tracks
     from app.transcribe.engine import WhisperEngine
@@ -134,14 +135,14 @@ def main() -> None:
         os.environ.update(server.env)
         capture = record(server, work / "capture", script[:4], None)
         load.append(os.getloadavg()[0])
-        live = record(server, work / "live", script, model)
+        live = record(server, work / "live", script, model, args.threads)
         load.append(os.getloadavg()[0])
 
     lat = sorted(live["latencies"])  # type: ignore[arg-type]
     p50 = statistics.median(lat)
     p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
     print(f"{args.server}; load (1-min) {' -> '.join(f'{x:.1f}' for x in load)} on "
-          f"{os.cpu_count()} cores; tiny.en q8_0, live worker 1 thread")
+          f"{os.cpu_count()} cores; tiny.en q8_0, live worker {args.threads} thread(s)")
     print(f"latency, end of phrase -> its text: p50 {p50:.2f} s, p95 {p95:.2f} s, "
           f"max {lat[-1]:.2f} s over {len(lat)} of {len(script)} phrases")
     print(f"CPU while recording: capture + live {live['cpu']:.2f} cores; "
