@@ -40,6 +40,7 @@ _LATENCY_MS = 40
 _READ_S = 0.1  # at most this much audio per read: parec hands over what it has
 _NO_SERVER = "no PulseAudio or PipeWire sound server answered"
 _INVALID_INDEX = 0xFFFFFFFF  # PA_INVALID_INDEX
+_NEW_DEFAULT_WAIT_S = 3.0
 _stream_ids = itertools.count(1)
 
 
@@ -304,7 +305,7 @@ class PulseMonitorSource:
             return False
         with self._lock:
             stream = self._stream
-        wanted = default_monitor(pulse)
+        wanted = self._wait_for_default(pulse)
         if wanted is None:
             self._fail(SystemAudioLost(self._device, "no audio output is left"))
             return False
@@ -337,6 +338,16 @@ class PulseMonitorSource:
             why = "the default output changed"
         self._notice(f"System audio now comes from '{wanted.description}' ({why}).")
         return True
+
+    def _wait_for_default(self, pulse: Any) -> Monitor | None:
+        """The default output's monitor; PipeWire names a new default a moment after the old
+        one is removed (WirePlumber decides), so a missing default gets a few seconds."""
+        deadline = time.monotonic() + _NEW_DEFAULT_WAIT_S
+        while True:
+            wanted = default_monitor(pulse)
+            if wanted is not None or time.monotonic() >= deadline or self._stopping.is_set():
+                return wanted
+            time.sleep(0.1)
 
     @staticmethod
     def _connected_source(pulse: Any, stream: _Stream) -> int | None:
