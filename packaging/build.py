@@ -42,7 +42,8 @@ DEB_DEPENDS = ("libc6, libstdc++6, libegl1, libgl1, libfontconfig1, libfreetype6
                "libportaudio2, libpulse0")
 # Wayland sessions use Qt's Wayland plugin when these are there (else XWayland, through xcb);
 # GTK desktops get native dialogs with the GTK platform theme.
-DEB_RECOMMENDS = "libwayland-client0, libwayland-cursor0, libwayland-egl1, libgtk-3-0"
+DEB_RECOMMENDS = ("libwayland-client0, libwayland-cursor0, libwayland-egl1, libgtk-3-0, "
+                  "pulseaudio-utils")  # parec records system audio on Linux
 
 log = logging.getLogger("build")
 sys.path.insert(0, str(ROOT))

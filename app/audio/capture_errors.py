@@ -64,3 +64,31 @@ class RecordingWriteError(RecordingError):
             "Everything written until then was saved.",
             "Check the disk and the folder's permissions.",
         )
+
+
+class SystemAudioUnavailable(RecordingError):
+    """System audio cannot be recorded here; the message is the one line the user sees."""
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(f"System audio is not recorded: {reason}.",
+                         fix or "Recording goes on with the microphone alone.")
+        self.reason = reason
+
+
+class SystemAudioLost(RecordingError):
+    def __init__(self, device: str, detail: str = "") -> None:
+        super().__init__(
+            f"System audio from '{device}' stopped{' (' + detail + ')' if detail else ''}. "
+            "Everything recorded until then was saved.",
+            "The microphone goes on recording; start a new recording to capture the speakers "
+            "again.",
+        )
+
+
+class SystemAudioPermissionMissing(RecordingError):
+    def __init__(self, what_to_allow: str) -> None:
+        super().__init__(
+            "System audio is silent although something is playing: Recap is not allowed to "
+            "record it.",
+            f"Allow it in {what_to_allow}, then start a new recording.",
+        )

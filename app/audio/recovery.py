@@ -34,6 +34,8 @@ class RecoveryCandidate:
     channels: int
     frames: int
     device: str
+    # Channel order of a two-track recording ("mic", "system"); () for a microphone recording.
+    tracks: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -98,10 +100,12 @@ def _candidate(side: Path, data: dict[str, Any]) -> RecoveryCandidate | None:
                                       recovered_at=datetime.now().astimezone().isoformat())
     frames = data.get("frames")
     frames = frames if isinstance(frames, int) and frames >= 0 else 0
+    tracks = data.get("tracks")
     return RecoveryCandidate(
         id=wav.stem, path=wav, sidecar=side, started_at=_started_at(data),
         sample_rate=fmt.sample_rate, channels=fmt.channels, frames=frames,
         device=str(data.get("device", "")),
+        tracks=tuple(str(t) for t in tracks) if isinstance(tracks, list) else (),
     )
 
 
@@ -157,6 +161,7 @@ def mark_handled(wav: Path) -> None:
 def discard(candidate: RecoveryCandidate) -> None:
     """Delete a recovered recording; only ever called on the user's explicit request."""
     log.info("discarding recording %s at the user's request", candidate.path)
-    for path in (candidate.path, candidate.sidecar):
+    live_transcript = candidate.path.with_name(candidate.path.stem + ".live.jsonl")
+    for path in (candidate.path, candidate.sidecar, live_transcript):
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)

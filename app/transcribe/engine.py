@@ -66,13 +66,15 @@ class WhisperEngine:
 
     def __init__(
         self, model_path: Path, *, threads: int = 2, language: str = "en",
-        skip_silence: bool = False,
+        skip_silence: bool = False, extra_params: dict[str, Any] | None = None,
     ) -> None:
         self.model_path = Path(model_path)
         self.threads = max(1, int(threads))
         self.language = language or "auto"
         # Shorten pauses over a second before Whisper hears them (see app/transcribe/silence.py).
         self.skip_silence = skip_silence
+        # More whisper parameters, sent on every call like ours (the live transcript's own).
+        self.extra_params = dict(extra_params or {})
         self._model: Model | None = None
         self._lock = threading.Lock()  # a whisper context is not re-entrant
         self._closed = False
@@ -152,6 +154,7 @@ class WhisperEngine:
             "print_realtime": False,
             "print_timestamps": False,
             "print_special": False,
+            **self.extra_params,
         }
 
     def _loaded(self) -> Model:
