@@ -13,6 +13,10 @@ a GUI through its own mechanism (Qt signals in `app/ui/`). Things this wrapper t
 - Parameters set on a pywhispercpp model persist between calls: every call sets all of ours.
 - whisper.cpp logs to stderr; while it loads or runs we route its log to `logging` instead
   (only then: a Python log callback still installed at interpreter exit crashes it).
+- Non-speech is cut out before Whisper hears it (`skip_silence`, app/transcribe/vad.py), and
+  what Whisper still invents is dropped as segments arrive (app/transcribe/cleanup.py).
+- Each segment keeps its words with Whisper's confidence in them, so a reader can be shown
+  which words to check.
 """
 
 from __future__ import annotations
@@ -22,13 +26,16 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from app.transcribe.cleanup import SegmentFilter, Word
+from app.transcribe.vocabulary import prompt_for
 
 if TYPE_CHECKING:
     from pywhispercpp.model import Model, Segment
@@ -40,8 +47,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 _TICK_MS = 10  # whisper.cpp segment times are in 10 ms units
 _GGML_LOG_ERROR = 4  # ggml_log_level: 2 info, 3 warn, 4 error
-# Whisper writes these for stretches without speech ("[BLANK_AUDIO]", "(music)", "[ Silence ]").
-_NON_SPEECH = re.compile(r"^\s*(\[[^\]]*\]|\([^)]*\)|\*[^*]*\*)\s*$")
+LOW_CONFIDENCE = 0.5  # words Whisper gave a lower probability are worth a reader's second look
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,17 @@ class TranscribedSegment:
     start_ms: int
     end_ms: int
     text: str
+    # The segment's words as Whisper wrote them (their texts joined give `text`), each with the
+    # lowest probability among its tokens. Empty when not known.
+    words: tuple[Word, ...] = ()
+
+    @property
+    def confidence(self) -> float | None:
+        """Mean word probability (None when the words are not known)."""
+        return sum(w.p for w in self.words) / len(self.words) if self.words else None
+
+    def unsure_words(self, below: float = LOW_CONFIDENCE) -> list[str]:
+        return [w.text.strip() for w in self.words if w.p < below]
 
 
 class TranscriptionCancelled(Exception):
@@ -68,12 +85,12 @@ class WhisperEngine:
 
     def __init__(
         self, model_path: Path, *, threads: int = 2, language: str = "en",
-        skip_silence: bool = False,
+        skip_silence: bool = True,
     ) -> None:
         self.model_path = Path(model_path)
         self.threads = max(1, int(threads))
         self.language = language or "auto"
-        # Shorten pauses over a second before Whisper hears them (see app/transcribe/silence.py).
+        # Cut what is not speech before Whisper hears it (app/transcribe/vad.py).
         self.skip_silence = skip_silence
         self._model: Model | None = None
         self._lock = threading.Lock()  # a whisper context is not re-entrant
@@ -87,19 +104,26 @@ class WhisperEngine:
         on_segment: Callable[[TranscribedSegment], None] | None = None,
         on_progress: Callable[[float], None] | None = None,
         cancel: threading.Event | None = None,
+        vocabulary: Sequence[str] = (),
     ) -> list[TranscribedSegment]:
         """Transcribe `audio` (16 kHz mono float32); every time is shifted by `offset_ms`.
 
         Segments go to `on_segment` as whisper finishes them, in order. `on_progress` gets the
         share of the audio covered so far: monotonic, ending at 1.0. Raises
-        `TranscriptionCancelled` within about a second of `cancel` being set.
+        `TranscriptionCancelled` within about a second of `cancel` being set. `vocabulary`:
+        names and words to spell as given, most relevant first (app/transcribe/vocabulary.py).
         """
         samples = np.ascontiguousarray(audio, dtype=np.float32)  # no copy if already so
         time_map = None
-        if self.skip_silence:
-            from app.transcribe.silence import shorten_pauses
+        if self.skip_silence and len(samples):
+            from app.transcribe.silence import keep_only
+            from app.transcribe.vad import speech_regions
 
-            samples, time_map = shorten_pauses(samples)
+            started = time.perf_counter()
+            regions = speech_regions(samples)
+            samples, time_map = keep_only(samples, regions)
+            log.info("speech: %.1f of %.1f s (found in %.2f s)", len(samples) / SAMPLE_RATE,
+                     len(audio) / SAMPLE_RATE, time.perf_counter() - started)
         duration_ms = len(samples) * 1000 // SAMPLE_RATE
         with self._lock:
             if self._closed:
@@ -107,18 +131,20 @@ class WhisperEngine:
             if cancel is not None and cancel.is_set():
                 raise TranscriptionCancelled()
             model = self._loaded()
-            run = _Run(offset_ms, duration_ms, on_segment, on_progress, cancel, time_map)
+            run = _Run(offset_ms, duration_ms, on_segment, on_progress, cancel, time_map,
+                       model)
             started = time.perf_counter()
-            if duration_ms > 0:
+            if duration_ms > _MIN_AUDIO_MS:
                 import _pywhispercpp as pw
 
                 pw.whisper_log_set(_whisper_log)  # e.g. "failed to encode" after a cancel
                 try:
+                    prompt = prompt_for(vocabulary, self._count_tokens) if vocabulary else ""
                     model.transcribe(
                         samples,
                         new_segment_callback=run.segment,
                         abort_callback=run.should_abort,
-                        **self._params(),
+                        **self._params(prompt, self._count_tokens(prompt) if prompt else 0),
                     )
                 finally:
                     pw.whisper_log_set(None)
@@ -143,7 +169,16 @@ class WhisperEngine:
         if model is not None:
             _free(model)
 
-    def _params(self) -> dict[str, Any]:
+    def _count_tokens(self, text: str) -> int:
+        """Whisper's own token count for `text` (the model must be loaded)."""
+        import _pywhispercpp as pw
+
+        assert self._model is not None
+        # Asked to write into no room, whisper_tokenize answers minus the count it needs.
+        ctx = self._model._ctx  # type: ignore[attr-defined]
+        return abs(int(pw.whisper_tokenize(ctx, text, 0, 0)))
+
+    def _params(self, prompt: str = "", prompt_tokens: int = 0) -> dict[str, Any]:
         # All of them on every call: pywhispercpp keeps whatever the last call set.
         return {
             "n_threads": self.threads,
@@ -154,6 +189,30 @@ class WhisperEngine:
             "print_realtime": False,
             "print_timestamps": False,
             "print_special": False,
+            # Greedy, one candidate per temperature: the fallback to higher temperatures (what
+            # stops repetition loops) stays, but each retry samples once instead of five times.
+            "greedy": {"best_of": 1},
+            "temperature": 0.0,
+            "temperature_inc": 0.2,
+            "entropy_thold": 2.4,
+            "logprob_thold": -1.0,
+            "no_speech_thold": 0.6,
+            # No text carried from one 30 s window to the next (a misheard window would steer
+            # the next one, and loops spread that way); the vocabulary is given to every window.
+            "no_context": True,
+            # Room for the prompt and nothing more: whisper.cpp would fill the rest with text
+            # decoded so far. 0 turns the prompt off too, so only without one.
+            "n_max_text_ctx": prompt_tokens + 1 if prompt else CARRIED_TEXT_TOKENS,
+            "initial_prompt": prompt,
+            "carry_initial_prompt": bool(prompt),
+            "single_segment": False,
+            "no_timestamps": False,
+            "token_timestamps": False,
+            "max_len": 0,
+            "max_tokens": 0,
+            "audio_ctx": 0,
+            "suppress_blank": True,
+            "suppress_nst": True,  # no "[Music]"-style tokens
         }
 
     def _loaded(self) -> Model:
@@ -199,6 +258,12 @@ class WhisperEngine:
         return model
 
 
+_MIN_AUDIO_MS = 100  # less than this cannot hold a word; whisper.cpp would only guess
+
+
+CARRIED_TEXT_TOKENS = 0
+
+
 class _Run:
     """State of one `transcribe` call, touched only by the worker thread running whisper."""
 
@@ -210,8 +275,12 @@ class _Run:
         on_progress: Callable[[float], None] | None,
         cancel: threading.Event | None,
         time_map: TimeMap | None = None,
+        model: Model | None = None,
     ) -> None:
         self.offset_ms = offset_ms
+        self.model = model
+        self.filter = SegmentFilter()
+        self._index = 0  # whisper.cpp's number for the next segment it hands over
         self.time_map = time_map
         self.duration_ms = duration_ms
         self.on_segment = on_segment
@@ -231,14 +300,16 @@ class _Run:
         if self.error is not None:
             return
         try:
+            index, self._index = self._index, self._index + 1
             start_ms, end_ms = int(raw.t0) * _TICK_MS, int(raw.t1) * _TICK_MS
-            text = str(raw.text).strip()
-            if text and not _NON_SPEECH.match(text):
+            words = self.filter.clean(self._words(index, str(raw.text)))
+            if words:
                 start_at, end_at = start_ms, end_ms
                 if self.time_map is not None:  # back to the timeline of the original audio
                     start_at, end_at = self.time_map.segment_to_original(start_ms, end_ms)
                 seg = TranscribedSegment(
-                    start_ms=start_at + self.offset_ms, end_ms=end_at + self.offset_ms, text=text
+                    start_ms=start_at + self.offset_ms, end_ms=end_at + self.offset_ms,
+                    text="".join(w.text for w in words).strip(), words=tuple(words),
                 )
                 self.segments.append(seg)
                 if self.on_segment is not None:
@@ -248,6 +319,27 @@ class _Run:
                 self.report(min(end_ms / self.duration_ms, 0.99))
         except BaseException as exc:  # must not unwind through whisper.cpp
             self.error = exc
+
+    def _words(self, index: int, text: str) -> list[Word]:
+        """The segment's words with their confidence, read from whisper.cpp's tokens."""
+        ctx = getattr(self.model, "_ctx", None)
+        if ctx is None:
+            return [Word(w, 1.0) for w in re.findall(r"\s*\S+", text)]
+        import _pywhispercpp as pw
+
+        eot = pw.whisper_token_eot(ctx)
+        words: list[tuple[bytearray, float]] = []
+        for j in range(pw.whisper_full_n_tokens(ctx, index)):
+            data = pw.whisper_full_get_token_data(ctx, index, j)
+            if data.id >= eot:  # timestamps and other special tokens
+                continue
+            piece = pw.whisper_token_to_bytes(ctx, data.id)
+            if not words or piece[:1] == b" ":
+                words.append((bytearray(piece), float(data.p)))
+            else:  # a word's later pieces: the word is as sure as its least sure piece
+                last, p = words[-1]
+                words[-1] = (last + piece, min(p, float(data.p)))
+        return [Word(b.decode("utf-8", errors="replace"), round(p, 3)) for b, p in words]
 
     def report(self, fraction: float) -> None:
         if fraction <= self._reported:  # keep it monotonic
