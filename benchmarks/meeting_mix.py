@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from tests.noise import hold_music, room_tone, typing  # noqa: E402
+
 SAMPLE_RATE = 16_000
 F32 = npt.NDArray[np.float32]
 
@@ -48,48 +52,6 @@ def fixtures() -> list[Utterance]:
     return out
 
 
-def _room_tone(n: int, rng: np.random.Generator, dbfs: float) -> F32:
-    """Pink noise (a 1/f spectrum, like a fan or air conditioning) at `dbfs` RMS."""
-    block = 1 << 20
-    out = np.empty(n, dtype=np.float32)
-    freqs = np.fft.rfftfreq(block, 1 / SAMPLE_RATE)
-    shape = 1 / np.sqrt(np.maximum(freqs, 20.0))
-    for start in range(0, n, block):
-        spectrum = rng.standard_normal(len(freqs)) + 1j * rng.standard_normal(len(freqs))
-        noise = np.fft.irfft(spectrum * shape, block)[: n - start]
-        out[start:start + len(noise)] = noise
-    out *= np.float32(10 ** (dbfs / 20) / (np.sqrt(np.mean(out.astype(np.float64) ** 2)) + 1e-12))
-    return out
-
-
-def _hold_music(n: int, rng: np.random.Generator) -> F32:
-    """Chords of harmonic tones changing every second or so, at about -30 dBFS."""
-    t = np.arange(n) / SAMPLE_RATE
-    out = np.zeros(n)
-    step = SAMPLE_RATE
-    for start in range(0, n, step):
-        root = 220 * 2 ** (rng.integers(0, 12) / 12)
-        seg = slice(start, min(n, start + step))
-        for ratio in (1.0, 1.26, 1.5):
-            for harmonic, gain in ((1, 1.0), (2, 0.4), (3, 0.2)):
-                out[seg] += gain * np.sin(2 * np.pi * root * ratio * harmonic * t[seg])
-    envelope = 0.5 + 0.5 * np.abs(np.sin(np.pi * t))  # a soft pulse, like a beat
-    out *= envelope * 10 ** (-30 / 20) / (np.sqrt(np.mean(out**2)) + 1e-12)
-    return out.astype(np.float32)
-
-
-def _typing(n: int, rng: np.random.Generator) -> F32:
-    """Keyboard clicks: short decaying noise bursts, 4-8 a second."""
-    out = np.zeros(n, dtype=np.float32)
-    pos = 0
-    click = int(0.015 * SAMPLE_RATE)
-    decay = np.exp(-np.arange(click) / (click / 5)).astype(np.float32)
-    while pos + click < n:
-        out[pos:pos + click] += (rng.standard_normal(click).astype(np.float32) * decay * 0.1)
-        pos += int(SAMPLE_RATE / rng.uniform(4, 8))
-    return out
-
-
 def make_meeting(minutes: float, seed: int = 1) -> tuple[F32, str, float]:
     """(audio, reference text, seconds of speech) for a meeting about `minutes` long."""
     rng = np.random.default_rng(seed)
@@ -110,9 +72,9 @@ def make_meeting(minutes: float, seed: int = 1) -> tuple[F32, str, float]:
         speech += len(utt.audio)
         kind = rng.random()
         if kind < 0.10:  # hold music while someone rejoins
-            gap = _hold_music(int(rng.uniform(10, 25) * SAMPLE_RATE), rng)
+            gap = hold_music(int(rng.uniform(10, 25) * SAMPLE_RATE), rng)
         elif kind < 0.20:  # someone types notes
-            gap = _typing(int(rng.uniform(5, 15) * SAMPLE_RATE), rng)
+            gap = typing(int(rng.uniform(5, 15) * SAMPLE_RATE), rng)
         elif kind < 0.40:  # a long silence: screen sharing, looking something up
             gap = np.zeros(int(rng.uniform(8, 40) * SAMPLE_RATE), dtype=np.float32)
         else:  # the pause between turns
@@ -120,7 +82,7 @@ def make_meeting(minutes: float, seed: int = 1) -> tuple[F32, str, float]:
         parts.append(gap)
         total += len(gap)
     audio = np.concatenate(parts)
-    audio += _room_tone(len(audio), rng, -58.0)
+    audio += room_tone(len(audio), rng, -58.0)
     np.clip(audio, -1.0, 1.0, out=audio)
     return audio, " ".join(texts), speech / SAMPLE_RATE
 

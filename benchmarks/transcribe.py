@@ -120,8 +120,12 @@ def worker(args: argparse.Namespace) -> None:
         elapsed, text = _run_bare(args)
     else:
         elapsed, text = _run_faster_whisper(args, vad=kind == "fw-vad")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "text": text}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
+    # CPU seconds of the whole process (all threads, from start): on a shared machine it moves
+    # less with other people's load than the wall time does.
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_mb": peak_mb, "text": text}))
 
 
 # -- preparing models and audio --------------------------------------------------------------
@@ -208,21 +212,24 @@ def speed(args: argparse.Namespace, scratch: Path) -> None:
                       f"  load {_load()}", flush=True)
     print(f"\nload after: {_load()}\n")
     print(f"{'model':<8} {'contender':<11} {'seconds':>8} {'RTF':>6} {'1 h takes':>9} "
-          f"{'peak RSS':>9} {'WER':>6}")
-    medians: dict[tuple[str, str], float] = {}
+          f"{'CPU s':>7} {'peak RSS':>9} {'WER':>6}")
+    medians: dict[tuple[str, str], tuple[float, float]] = {}
     for (model, kind), results in runs.items():
         med = statistics.median(float(r["seconds"]) for r in results)  # type: ignore[arg-type]
+        cpu = statistics.median(float(r["cpu"]) for r in results)  # type: ignore[arg-type]
         peak = max(float(r["peak_mb"]) for r in results)  # type: ignore[arg-type]
-        medians[(model, kind)] = med
+        medians[(model, kind)] = (med, cpu)
         wer = _wer(reference, str(results[-1]["text"]))
+        shown = "-" if wer is None else f"{wer:.1%}"
         print(f"{model:<8} {kind:<11} {med:8.1f} {med / seconds:6.3f} "
-              f"{med / seconds * 60:7.1f} m {peak:7.0f} MB {'-' if wer is None else f'{wer:.1%}':>6}")
+              f"{med / seconds * 60:7.1f} m {cpu:7.1f} {peak:7.0f} MB {shown:>6}")
     print()
     for model in args.models:
         for a, b in (("ours", "fw-vad"), ("ours", "fw"), ("ours-novad", "fw"),
                      ("ours", "ours-novad"), ("ours-novad", "bare")):
             if (model, a) in medians and (model, b) in medians:
-                print(f"{model}: {a}/{b} = {medians[(model, a)] / medians[(model, b)]:.2f}")
+                (wa, ca), (wb, cb) = medians[(model, a)], medians[(model, b)]
+                print(f"{model}: {a}/{b} = {wa / wb:.2f} (wall), {ca / cb:.2f} (CPU)")
 
 
 # -- accuracy --------------------------------------------------------------------------------
