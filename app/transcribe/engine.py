@@ -170,8 +170,9 @@ class WhisperEngine:
         from app.transcribe.vad import speech_regions
 
         started = time.perf_counter()
-        # Fine regions (every pause of a third of a second) are where a piece may end; pauses
-        # up to `_KEPT_PAUSE` stay in the audio (Whisper punctuates by them), longer ones go.
+        # Regions split at every pause Silero hears (padded 0.4 s: with less, first syllables
+        # went missing) are where a piece may end; pauses up to `_KEPT_PAUSE` stay in the
+        # audio (Whisper punctuates by them), longer ones go.
         regions = speech_regions(samples, _SPLIT_AT)
         groups: list[list[tuple[int, int]]] = []
         for start, end in regions:
@@ -293,7 +294,7 @@ _MIN_AUDIO_MS = 100  # less than this cannot hold a word; whisper.cpp would only
 # Speech handed to Whisper in one call: under its 30 s window, so the window ends in a pause.
 _PIECE_SAMPLES = 28 * SAMPLE_RATE
 _KEPT_PAUSE = 2 * SAMPLE_RATE
-_SPLIT_AT = VadOptions(min_silence_s=0.3, pad_s=0.2)
+_SPLIT_AT = VadOptions(min_silence_s=0.3, pad_s=0.4)
 
 
 CARRIED_TEXT_TOKENS = 0
