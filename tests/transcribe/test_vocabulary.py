@@ -55,6 +55,6 @@ def test_vocabulary_improves_name_recall(whisper_tiny_q8: Path) -> None:
                 said += n if with_vocab else 0
     finally:
         engine.close()
-    # Measured here: 7/30 names without, 16/30 with (espeak-ng voices reading unusual names).
+    # Measured here: 6/30 names without, 13/30 with (espeak-ng voices reading unusual names).
     assert found[True] >= found[False] + 5, (found, said)
     assert wrong[True] <= 2  # the prompt's names are not written where nobody said them
