@@ -27,8 +27,16 @@ class TranscriptionSettings(BaseModel):
     model: str = "tiny.en-q8_0"  # name in the model store; the embedded model by default
     language: str = "en"  # "auto" lets a multilingual model detect it
     threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 2, 4)), ge=1)
-    # Shorten long pauses before Whisper (speed); off until measured on real meetings.
-    skip_silence: bool = False
+    # Cut what is not speech before Whisper hears it (Silero VAD): faster, and no text invented
+    # in silences and noise. Measured no worse in word error rate on our generated meetings.
+    skip_silence: bool = True
+    # Names of people and words of the user's work, spelled as they should be written; given to
+    # Whisper (and the notes) as a vocabulary. See app/transcribe/vocabulary.py.
+    vocabulary_people: list[str] = Field(default_factory=list)
+    vocabulary_terms: list[str] = Field(default_factory=list)
+    # The longest a one-hour meeting may take to transcribe, in minutes: `recap models
+    # recommend` picks the most accurate model that keeps within it on this machine.
+    hour_budget_minutes: float = Field(default=15.0, gt=0)
     # Where downloadable models come from ("" is whisper.cpp's official host): a mirror.
     models_url: str = ""
 

@@ -92,7 +92,7 @@ def main() -> None:
 
     cache = Path(os.environ.get("RECAP_BENCH_MODELS", "/tmp/recap-bench-models"))
     model = ModelStore(cache, cache / "cache").ensure_embedded("tiny.en-q8_0")
-    engine = WhisperEngine(model, threads=2, extra_params=LIVE_PARAMS)
+    engine = WhisperEngine(model, threads=2, skip_silence=False, extra_params=LIVE_PARAMS)
     load = os.getloadavg()
     results: dict[str, dict[str, int]] = {}
     audio_s = text_s = 0.0

@@ -78,7 +78,8 @@ class LiveTranscriber:
                  chunker_options: Mapping[str, Any] | None = None) -> None:
         self.on_segment = on_segment
         self.labels = {**DEFAULT_LABELS, **(labels or {})}
-        self.engine = engine or WhisperEngine(model_path, threads=threads,
+        # Chunks arrive already cut at pauses: no voice-activity pass over them again.
+        self.engine = engine or WhisperEngine(model_path, threads=threads, skip_silence=False,
                                               extra_params=LIVE_PARAMS)
         self.echo_audio_above = echo_audio_above
         self.max_hold_s = max_hold_s

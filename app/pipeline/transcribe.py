@@ -79,7 +79,8 @@ class TranscribeStage:
                 return
             with self.db.session() as s:
                 s.add(Segment(meeting_id=ctx.meeting_id, idx=next_idx, start_ms=seg.start_ms,
-                              end_ms=seg.end_ms, text=text))
+                              end_ms=seg.end_ms, text=text,
+                              words=[[w.text, w.p] for w in seg.words] or None))
             next_idx += 1
 
         def report(fraction: float) -> None:
@@ -89,9 +90,10 @@ class TranscribeStage:
         if len(remaining) > SAMPLE_RATE // 2:  # less than half a second left: nothing to hear
             arrived: queue.SimpleQueue[TranscribedSegment | float] = queue.SimpleQueue()
             stop = threading.Event()  # whisper's cancel: the user's, or this stage failing
+            vocabulary = [*settings.vocabulary_people, *settings.vocabulary_terms]
             whisper = ctx.submit(lambda: engine.transcribe(
                 np.asarray(remaining), offset_ms=offset_ms, on_segment=arrived.put,
-                on_progress=arrived.put, cancel=stop))
+                on_progress=arrived.put, cancel=stop, vocabulary=vocabulary))
             try:
                 _handle_until_done(whisper, arrived, save, report, ctx.cancel, stop)
             except TranscriptionCancelled as exc:

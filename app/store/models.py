@@ -120,6 +120,10 @@ class Segment(SyncedMixin, Base):
     end_ms: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
     speaker: Mapped[str] = mapped_column(String(80), default="")
+    # Whisper's words and its confidence in each, as [[word, p], ...] with the words' own
+    # spacing ("".join of the words is the text as transcribed); None when not known. Local
+    # only: once `text` is edited it no longer matches and a view ignores it.
+    words: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
     meeting: Mapped[Meeting] = relationship(back_populates="segments")
 

@@ -105,7 +105,15 @@ def shorten_pauses(
     audio: npt.NDArray[np.float32], *, min_pause_s: float = 1.0, keep_s: float = 0.4
 ) -> tuple[npt.NDArray[np.float32], TimeMap]:
     """The audio with long pauses shortened (the input itself when nothing is cut)."""
-    regions = speech_regions(audio, min_pause_s=min_pause_s, keep_s=keep_s)
+    return keep_only(audio, speech_regions(audio, min_pause_s=min_pause_s, keep_s=keep_s))
+
+
+def keep_only(
+    audio: npt.NDArray[np.float32], regions: list[tuple[int, int]]
+) -> tuple[npt.NDArray[np.float32], TimeMap]:
+    """The `regions` of `audio` (sorted sample ranges) back to back, and the way back.
+
+    No regions give empty audio; all of it gives the input itself, uncopied."""
     if regions == [(0, len(audio))]:
         return audio, TimeMap(((0, 0),))
     out = np.empty(sum(end - start for start, end in regions), dtype=np.float32)
@@ -115,4 +123,4 @@ def shorten_pauses(
         starts.append((filled, start))
         out[filled:filled + end - start] = audio[start:end]
         filled += end - start
-    return out, TimeMap(tuple(starts))
+    return out, TimeMap(tuple(starts) or ((0, 0),))
